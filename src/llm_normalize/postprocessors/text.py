@@ -1,0 +1,181 @@
+"""Shared text cleaning, matching keys and name capitalisation.
+
+`clean_text` is the first step of every built-in post-processor: it repairs what
+browsers, spreadsheets and copy-paste do to form input, and nothing else.
+`fold` turns text into a matching key for gazetteers and vocabularies.
+`capitalize_words` is the post-processor for people's names and surnames.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+import ftfy
+
+from llm_normalize.postprocessors.base import Outcome, assessed_by
+
+__all__ = [
+    "assess_name",
+    "capitalize_words",
+    "clean_text",
+    "fold",
+    "recase",
+]
+
+# ftfy repairs mojibake ("BogotÃ¡" -> "Bogotá"), ligatures, full-width forms and curly quotes.
+# HTML unescaping stays off: "&amp;amp;" would lose one layer per call and never be idempotent.
+_FTFY_CONFIG: Final = ftfy.TextFixerConfig(unescape_html=False, explain=False)
+
+# Characters removed outright: controls (Cc) other than whitespace, format characters (Cf: zero
+# width spaces and joiners, BOM, soft hyphen, bidi marks) and lone surrogates (Cs), which cannot
+# even be encoded as UTF-8 and would make a DynamoDB write fail.
+_DROPPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs"})
+
+# Cleaning is a chain of repairs, and one repair can expose work for another (removing a zero
+# width space can join two halves of a mojibake sequence). Repeating until nothing changes makes
+# the result a fixed point, which is what idempotence needs; real input settles in one or two.
+_MAX_CLEAN_PASSES: Final = 8
+
+
+def _clean_once(text: str) -> str:
+    kept = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace() or unicodedata.category(char) not in _DROPPED_CATEGORIES
+    )
+    fixed = ftfy.fix_text(kept, _FTFY_CONFIG)
+    # ftfy can reintroduce whitespace variants (it restores NBSP bytes), so collapse after it.
+    collapsed = " ".join(fixed.split())
+    return unicodedata.normalize("NFC", collapsed)
+
+
+def clean_text(value: str | None) -> str:
+    """Repair and tidy free text typed into a web form.
+
+    The steps, repeated until the text no longer changes:
+
+    1. control characters, zero-width and other format characters, and lone surrogates removed;
+    2. mojibake repaired with ftfy ("BogotÃ¡" -> "Bogotá"), along with ligatures,
+       full-width letters and digits, and curly quotes;
+    3. every run of whitespace (tabs, newlines, no-break spaces) collapsed to one space,
+       and the ends stripped;
+    4. Unicode NFC, so that "é" is one code point whatever the keyboard sent.
+
+    Letters, digits and punctuation are never removed, and case and accents are kept as typed.
+    `None` becomes the empty string.
+    """
+    if not value:
+        return ""
+    text = value
+    for _ in range(_MAX_CLEAN_PASSES):
+        cleaned = _clean_once(text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+_NON_ALNUM: Final = re.compile(r"[^0-9a-z]+")
+
+
+def fold(value: str | None) -> str:
+    """Return a matching key: cleaned, case-folded, accents and punctuation removed.
+
+    `fold("  Bogotá, D.C. ")` is `"bogota d c"`. Keys are for lookups only, never for output.
+    "ñ" folds to "n", so "Peñol" and "Penol" share a key.
+    """
+    text = clean_text(value).casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _NON_ALNUM.sub(" ", stripped).strip()
+
+
+def _set_case(char: str, upper: bool) -> str:
+    # Change case only where it is a true one-to-one case pair: "ß".upper() is "SS" and
+    # "ı".upper() is "I" (which folds to a different letter); those are left as typed.
+    changed = char.upper() if upper else char.lower()
+    if len(changed) == 1 and changed.casefold() == char.casefold():
+        return changed
+    return char
+
+
+def recase(segment: str) -> str:
+    """Upper-case the first cased character of `segment` and lower-case the rest."""
+    out: list[str] = []
+    seen_cased = False
+    for char in segment:
+        if not seen_cased and (char.isupper() or char.islower() or char.istitle()):
+            out.append(_set_case(char, upper=True))
+            seen_cased = True
+        else:
+            out.append(_set_case(char, upper=False))
+    return "".join(out)
+
+
+# Spanish name particles written lower-case inside a name: "María de los Ángeles",
+# "Luis del Castillo", "Pérez y Sotomayor". At the start of a value they are capitalised
+# ("De la Cruz"), because the value may be a surname on its own.
+_ALWAYS_LOWER: Final = frozenset({"de", "del", "y"})
+# Articles are particles only after "de": "de la Cruz", "de las Casas", "de los Ríos".
+_ARTICLES: Final = frozenset({"la", "las", "los"})
+
+_WORD_PARTS: Final = re.compile(r"([-'])")
+
+# A name this long, or with these characters, is probably not a name: let a model look at it.
+_MAX_CONFIDENT_NAME_LENGTH: Final = 60
+_MAX_CONFIDENT_NAME_WORDS: Final = 6
+_NAME_PUNCTUATION: Final = frozenset(" -'.")
+
+
+def _capitalize_word(word: str) -> str:
+    # "ANA-MARÍA" -> "Ana-María", "o'neill" -> "O'Neill": each part between separators.
+    return "".join(
+        part if part in {"-", "'"} else recase(part) for part in _WORD_PARTS.split(word)
+    )
+
+
+def assess_name(value: str) -> Outcome:
+    """Capitalise a person's name or surname and say whether it looks like a name.
+
+    Confident when the cleaned value has only letters, spaces, hyphens, apostrophes and
+    periods, at most six words and sixty characters. Anything else (digits, emoji, markup,
+    an e-mail address, a sentence) is capitalised all the same but marked not confident.
+    """
+    text = clean_text(value)
+    words = text.split(" ") if text else []
+    out: list[str] = []
+    previous = ""
+    for index, word in enumerate(words):
+        key = word.casefold()
+        if index > 0 and (key in _ALWAYS_LOWER or (key in _ARTICLES and previous == "de")):
+            out.append(key)
+        else:
+            out.append(_capitalize_word(word))
+        previous = key
+    result = " ".join(out)
+    if not result:
+        return Outcome("", confident=True, reason="empty")
+    plausible = (
+        all(char.isalpha() or char in _NAME_PUNCTUATION for char in result)
+        and len(result) <= _MAX_CONFIDENT_NAME_LENGTH
+        and len(words) <= _MAX_CONFIDENT_NAME_WORDS
+    )
+    return Outcome(result, confident=plausible, reason=None if plausible else "unusual")
+
+
+@assessed_by(assess_name)
+def capitalize_words(value: str) -> str:
+    """Capitalise a person's names or surnames: "JUAN CARLOS" -> "Juan Carlos".
+
+    - Each word gets an upper-case first letter and lower-case rest.
+    - Hyphenated and apostrophe names are capitalised per part:
+      "ANA-MARÍA" -> "Ana-María", "o'neill" -> "O'Neill".
+    - The particles "de", "del" and "y", and "la", "las", "los" after "de", are lower-case
+      except at the start: "MARIA DE LOS ANGELES" -> "Maria de los Angeles",
+      "DE LA CRUZ" -> "De la Cruz".
+    - Accents are kept exactly as typed, never added or removed.
+    - Text is cleaned first (see `clean_text`).
+    """
+    return assess_name(value).value
