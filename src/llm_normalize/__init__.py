@@ -1,0 +1,1 @@
+"""llm_normalize (package being assembled)."""

@@ -1,0 +1,1 @@
+"""Post-processors (being assembled)."""

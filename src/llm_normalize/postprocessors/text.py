@@ -22,6 +22,7 @@ __all__ = [
     "clean_text",
     "fold",
     "recase",
+    "stable",
 ]
 
 # ftfy repairs mojibake ("BogotÃ¡" -> "Bogotá"), ligatures, full-width forms and curly quotes.
@@ -40,14 +41,14 @@ _MAX_CLEAN_PASSES: Final = 8
 
 
 def _clean_once(text: str) -> str:
+    # ftfy first: a soft hyphen (U+00AD, a format character) is half of the mojibake of "í".
+    fixed = ftfy.fix_text(text, _FTFY_CONFIG)
     kept = "".join(
         " " if char.isspace() else char
-        for char in text
+        for char in fixed
         if char.isspace() or unicodedata.category(char) not in _DROPPED_CATEGORIES
     )
-    fixed = ftfy.fix_text(kept, _FTFY_CONFIG)
-    # ftfy can reintroduce whitespace variants (it restores NBSP bytes), so collapse after it.
-    collapsed = " ".join(fixed.split())
+    collapsed = " ".join(kept.split())
     return unicodedata.normalize("NFC", collapsed)
 
 
@@ -75,6 +76,19 @@ def clean_text(value: str | None) -> str:
             break
         text = cleaned
     return text
+
+
+def stable(rendered: str, cleaned: str) -> str:
+    """Return `rendered` if cleaning leaves it alone, else fall back to `cleaned`.
+
+    Post-processors render after cleaning, and rendering (recasing, mostly) can turn text
+    into something ftfy reads as mojibake: "àµ" recased is "Àµ", which ftfy would "repair"
+    into another letter on the next call. Such a result would be neither idempotent nor
+    faithful, so the cleaned input is returned instead. With `cleaned = clean_text(x)` and a
+    renderer that is a fixed point on its own output, `f(f(x)) == f(x)` then always holds.
+    Real form data never takes the fallback; odd Unicode sometimes does.
+    """
+    return rendered if clean_text(rendered) == rendered else cleaned
 
 
 _NON_ALNUM: Final = re.compile(r"[^0-9a-z]+")
@@ -143,7 +157,23 @@ def assess_name(value: str) -> Outcome:
     periods, at most six words and sixty characters. Anything else (digits, emoji, markup,
     an e-mail address, a sentence) is capitalised all the same but marked not confident.
     """
-    text = clean_text(value)
+    cleaned = clean_text(value)
+    rendered = _capitalize_name(cleaned)
+    result = stable(rendered, cleaned)
+    words = result.split(" ") if result else []
+    if not result:
+        return Outcome("", confident=True, reason="empty")
+    if result != rendered:
+        return Outcome(result, confident=False, reason="unstable")
+    plausible = (
+        all(char.isalpha() or char in _NAME_PUNCTUATION for char in result)
+        and len(result) <= _MAX_CONFIDENT_NAME_LENGTH
+        and len(words) <= _MAX_CONFIDENT_NAME_WORDS
+    )
+    return Outcome(result, confident=plausible, reason=None if plausible else "unusual")
+
+
+def _capitalize_name(text: str) -> str:
     words = text.split(" ") if text else []
     out: list[str] = []
     previous = ""
@@ -154,15 +184,7 @@ def assess_name(value: str) -> Outcome:
         else:
             out.append(_capitalize_word(word))
         previous = key
-    result = " ".join(out)
-    if not result:
-        return Outcome("", confident=True, reason="empty")
-    plausible = (
-        all(char.isalpha() or char in _NAME_PUNCTUATION for char in result)
-        and len(result) <= _MAX_CONFIDENT_NAME_LENGTH
-        and len(words) <= _MAX_CONFIDENT_NAME_WORDS
-    )
-    return Outcome(result, confident=plausible, reason=None if plausible else "unusual")
+    return " ".join(out)
 
 
 @assessed_by(assess_name)

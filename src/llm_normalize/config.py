@@ -1,0 +1,214 @@
+"""Run settings: `NormalizationConfig`, layered defaults < environment < stored config < overrides.
+
+The settings and their names are the seed's, so a team moving from the seed's Node.js Lambda
+keeps its environment variables and its `normalization-settings` config item:
+
+| setting                  | seed config key         | environment variable     | default |
+|--------------------------|-------------------------|--------------------------|---------|
+| `enabled`                | `enabled`               | `NORMALIZATION_ENABLED`  | true    |
+| `fields_to_normalize`    | `fieldsToNormalize`     | `FIELDS_TO_NORMALIZE`    | the seven seed fields |
+| `batch_size`             | `batchSize`             | `BATCH_SIZE`             | 10      |
+| `max_leads_per_run`      | `maxLeadsPerRun`        | `MAX_LEADS_PER_RUN`      | 50      |
+| `normalization_ttl_days` | `normalizationTTLDays`  | `NORMALIZATION_TTL_DAYS` | 7       |
+| `model_id`               | `modelId`               | `BEDROCK_MODEL_ID`       | Claude 3 Haiku |
+| `id_field`               | `idField`               | `ID_FIELD`               | `leadId` |
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from llm_normalize.exceptions import ConfigurationError
+
+__all__ = ["DEFAULT_FIELDS", "DEFAULT_MODEL_ID", "NormalizationConfig"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FIELDS: Final = (
+    "nombres",
+    "apellidos",
+    "direccion",
+    "ciudad",
+    "nivelEducativo",
+    "ocupacionActual",
+    "empresa",
+)
+"""The seed's `fieldsToNormalize`."""
+
+DEFAULT_MODEL_ID: Final = "anthropic.claude-3-haiku-20240307-v1:0"
+"""Claude 3 Haiku on Bedrock, the seed's model."""
+
+_ENV_VARS: Final = {
+    "enabled": "NORMALIZATION_ENABLED",
+    "fields_to_normalize": "FIELDS_TO_NORMALIZE",
+    "batch_size": "BATCH_SIZE",
+    "max_leads_per_run": "MAX_LEADS_PER_RUN",
+    "normalization_ttl_days": "NORMALIZATION_TTL_DAYS",
+    "model_id": "BEDROCK_MODEL_ID",
+    "id_field": "ID_FIELD",
+}
+
+# Keys of the seed's config item that are not settings.
+_STORED_BOOKKEEPING: Final = frozenset({"configId", "updatedAt", "updatedBy", "createdAt"})
+
+
+class NormalizationConfig(BaseModel):
+    """The settings of a normalization run; immutable.
+
+    Accepts snake_case names and the seed's camelCase keys alike:
+    `NormalizationConfig(batchSize=20)` and `NormalizationConfig(batch_size=20)` are the same.
+    Use `resolve` to layer the environment and a stored config item under call overrides.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
+
+    enabled: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("enabled", "normalizationEnabled"),
+        description="Global on/off switch: a disabled run does nothing and says so.",
+    )
+    fields_to_normalize: tuple[str, ...] = Field(
+        default=DEFAULT_FIELDS,
+        validation_alias=AliasChoices("fields_to_normalize", "fieldsToNormalize"),
+        description="The record attributes to normalize.",
+    )
+    batch_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        validation_alias=AliasChoices("batch_size", "batchSize"),
+        description="Items per model call.",
+    )
+    max_leads_per_run: int = Field(
+        default=50,
+        ge=1,
+        validation_alias=AliasChoices("max_leads_per_run", "maxLeadsPerRun"),
+        description="Safety limit of leads per scheduled run.",
+    )
+    normalization_ttl_days: float = Field(
+        default=7,
+        ge=0,
+        validation_alias=AliasChoices(
+            "normalization_ttl_days", "normalizationTTLDays", "normalizationTtlDays"
+        ),
+        description="Re-normalize a lead this many days after its last normalization.",
+    )
+    model_id: str = Field(
+        default=DEFAULT_MODEL_ID,
+        min_length=1,
+        validation_alias=AliasChoices("model_id", "modelId", "bedrockModelId"),
+        description="The Bedrock model id.",
+    )
+    id_field: str = Field(
+        default="leadId",
+        min_length=1,
+        validation_alias=AliasChoices("id_field", "idField"),
+        description="The attribute that identifies a record.",
+    )
+
+    @field_validator("fields_to_normalize", mode="before")
+    @classmethod
+    def _split_fields(cls, value: Any) -> Any:
+        # The environment gives "nombres,ciudad"; a config item gives a list (or a DynamoDB set).
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, set | frozenset):
+            value = sorted(value)
+        if isinstance(value, list | tuple):
+            cleaned = [v for v in value if not (isinstance(v, str) and not v.strip())]
+            if not cleaned:
+                raise ValueError("at least one field is needed")
+            return tuple(cleaned)
+        return value
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], *, source: str = "settings") -> NormalizationConfig:
+        """Build a config from a mapping, raising `ConfigurationError` on a bad value.
+
+        Args:
+            values: Settings by snake_case name or the seed's camelCase key.
+            source: Where the values came from, for the error message.
+        """
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            raise ConfigurationError(_describe(exc, source)) from None
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        env: Mapping[str, str] | None = None,
+        stored: Mapping[str, Any] | None = None,
+        **overrides: Any,
+    ) -> NormalizationConfig:
+        """Layer defaults < environment < stored config item < keyword overrides.
+
+        Args:
+            env: Environment variables (default `os.environ`); see the module table.
+            stored: The seed's config item, e.g. from the `normalization-settings` row.
+                Its bookkeeping keys (`configId`, ...) are ignored, and so are keys this
+                version does not know (logged by name only), so an older library keeps
+                working with a newer config item.
+            **overrides: Settings that win over everything else.
+
+        Raises:
+            ConfigurationError: A value is invalid; the message names the setting and its
+                source, never the value.
+        """
+        environ = os.environ if env is None else env
+        layered: dict[str, Any] = {}
+        for name, var in _ENV_VARS.items():
+            raw = environ.get(var)
+            if raw is not None and raw.strip():
+                layered[name] = raw.strip()
+        if layered:
+            cls.from_mapping(layered, source="environment")
+        if stored:
+            known = _known_keys()
+            for key, value in stored.items():
+                if key in _STORED_BOOKKEEPING:
+                    continue
+                name = known.get(key)
+                if name is None:
+                    logger.warning("ignoring unknown key %r in the stored config", key)
+                    continue
+                layered[name] = value
+            cls.from_mapping({k: v for k, v in layered.items()}, source="stored config")
+        for key, value in overrides.items():
+            name = _known_keys().get(key)
+            if name is None:
+                raise ConfigurationError(f"unknown setting {key!r}")
+            layered[name] = value
+        return cls.from_mapping(layered)
+
+
+def _known_keys() -> dict[str, str]:
+    """Map every accepted spelling of a setting to its field name."""
+    keys: dict[str, str] = {}
+    for name, info in NormalizationConfig.model_fields.items():
+        keys[name] = name
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            for choice in alias.choices:
+                if isinstance(choice, str):
+                    keys[choice] = name
+    return keys
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "config"
+        problems.append(f"{where}: {error['msg']}")
+    return f"invalid {source}: " + "; ".join(problems)
