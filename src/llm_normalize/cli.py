@@ -134,12 +134,17 @@ def _normalize(args: argparse.Namespace, err: TextIO) -> int:
         records = list(good_rows())
         columns = list(dict.fromkeys(key for record in records for key in record))
         fields = [name for name in config.fields_to_normalize if name in columns]
-        results = write_csv(normalizer.iter_normalize(records), output, columns=columns, fields=fields)
+        results = write_csv(
+            normalizer.iter_normalize(records), output, columns=columns, fields=fields
+        )
     for result in results:
         summary.add(result)
 
     if len(bad_lines) > _MAX_LISTED_BAD_LINES:
-        print(f"{PROG}: ... and {len(bad_lines) - _MAX_LISTED_BAD_LINES} more malformed lines", file=err)
+        print(
+            f"{PROG}: ... and {len(bad_lines) - _MAX_LISTED_BAD_LINES} more malformed lines",
+            file=err,
+        )
     if not args.quiet:
         print(_describe(summary, len(bad_lines), args.input, output), file=err)
     return EXIT_BAD_LINES if bad_lines else EXIT_OK

@@ -132,7 +132,9 @@ class NormalizationConfig(BaseModel):
         return value
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, source: str = "settings") -> NormalizationConfig:
+    def from_mapping(
+        cls, values: Mapping[str, Any], *, source: str = "settings"
+    ) -> NormalizationConfig:
         """Build a config from a mapping, raising `ConfigurationError` on a bad value.
 
         Args:
@@ -179,17 +181,17 @@ class NormalizationConfig(BaseModel):
             for key, value in stored.items():
                 if key in _STORED_BOOKKEEPING:
                     continue
-                name = known.get(key)
-                if name is None:
+                setting = known.get(key)
+                if setting is None:
                     logger.warning("ignoring unknown key %r in the stored config", key)
                     continue
-                layered[name] = value
-            cls.from_mapping({k: v for k, v in layered.items()}, source="stored config")
+                layered[setting] = value
+            cls.from_mapping(layered, source="stored config")
         for key, value in overrides.items():
-            name = _known_keys().get(key)
-            if name is None:
+            setting = _known_keys().get(key)
+            if setting is None:
                 raise ConfigurationError(f"unknown setting {key!r}")
-            layered[name] = value
+            layered[setting] = value
         return cls.from_mapping(layered)
 
 

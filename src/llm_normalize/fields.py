@@ -207,7 +207,10 @@ COLOMBIAN_LEADS = Profile(
                 "Current occupation or job title. Expand abbreviations (Ing., Lic., Adm., Tec., "
                 "Aux.), capitalise words, keep acronyms; do not invent a different occupation."
             ),
-            examples=(("Ing. Sistemas", "Ingeniero de Sistemas"), ("aux contable", "Auxiliar Contable")),
+            examples=(
+                ("Ing. Sistemas", "Ingeniero de Sistemas"),
+                ("aux contable", "Auxiliar Contable"),
+            ),
             max_length=120,
         ),
         FieldSpec(

@@ -143,7 +143,9 @@ def _decode(path: Path) -> str:
 def _read_csv(path: Path) -> Iterator[Row | BadLine]:
     text = _decode(path)
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:8192], delimiters=",;\t|"
+        )
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)

@@ -197,7 +197,11 @@ class Normalizer:
             )
         original = MappingProxyType(dict(record))
         record_id = original.get(self.config.id_field)
-        rid = str(record_id) if isinstance(record_id, str | int) and record_id != "" else f"#{position}"
+        rid = (
+            str(record_id)
+            if isinstance(record_id, str | int) and record_id != ""
+            else f"#{position}"
+        )
         results: dict[str, FieldResult] = {}
         for name in self.config.fields_to_normalize:
             if name in original:

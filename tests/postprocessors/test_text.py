@@ -2,9 +2,15 @@ import unicodedata
 
 import pytest
 from hypothesis import given
-from strategies import any_text, form_text, text_or_form
 
-from llm_normalize.postprocessors.text import assess_name, capitalize_words, clean_text, fold, recase
+from llm_normalize.postprocessors.text import (
+    assess_name,
+    capitalize_words,
+    clean_text,
+    fold,
+    recase,
+)
+from strategies import any_text, form_text, text_or_form
 
 
 def letters(text: str) -> str:

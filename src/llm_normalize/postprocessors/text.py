@@ -145,9 +145,7 @@ _NAME_PUNCTUATION: Final = frozenset(" -'.")
 
 def _capitalize_word(word: str) -> str:
     # "ANA-MARÍA" -> "Ana-María", "o'neill" -> "O'Neill": each part between separators.
-    return "".join(
-        part if part in {"-", "'"} else recase(part) for part in _WORD_PARTS.split(word)
-    )
+    return "".join(part if part in {"-", "'"} else recase(part) for part in _WORD_PARTS.split(word))
 
 
 def assess_name(value: str) -> Outcome:

@@ -1,0 +1,43 @@
+import subprocess
+import sys
+
+import pytest
+
+import llm_normalize
+import llm_normalize.postprocessors
+
+
+@pytest.mark.parametrize("module", [llm_normalize, llm_normalize.postprocessors])
+def test_all_is_complete_and_sorted(module: object) -> None:
+    """__all__ lists every public name, sorted, and each exists."""
+    exported = module.__all__  # type: ignore[attr-defined]
+    assert exported == sorted(exported)
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, type(sys)) and name not in {"annotations"}
+    }
+    assert public <= set(exported) | {"__version__"}
+    for name in exported:
+        assert hasattr(module, name)
+
+
+@pytest.mark.parametrize("module", [llm_normalize, llm_normalize.postprocessors])
+def test_every_public_name_documented(module: object) -> None:
+    """Every exported class and function has a docstring."""
+    for name in module.__all__:  # type: ignore[attr-defined]
+        value = getattr(module, name)
+        if callable(value) and not isinstance(value, type(llm_normalize.default_registry)):
+            assert value.__doc__, name
+
+
+def test_import_is_light() -> None:
+    """Importing the package loads neither boto3 nor botocore nor any optional extra."""
+    code = (
+        "import sys, llm_normalize\n"
+        "heavy = [m for m in ('boto3', 'botocore', 'pandas', 'tqdm', 'aws_lambda_powertools', 'rapidfuzz')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
