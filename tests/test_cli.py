@@ -37,7 +37,9 @@ class TestNormalizeCommand:
         originals = read_jsonl(SAMPLE)
         assert len(rows) == 2000
         for row, original in zip(rows, originals, strict=True):
-            assert {k: v for k, v in row.items() if k not in {"normalizedData", "normalizationMeta"}} == original
+            assert {
+                k: v for k, v in row.items() if k not in {"normalizedData", "normalizationMeta"}
+            } == original
             assert isinstance(row["normalizedData"], dict)
         assert "2000 records" in result.stderr
         assert "0 malformed lines" in result.stderr
@@ -92,14 +94,20 @@ class TestNormalizeCommand:
         out = tmp_path / "out.jsonl"
         result = run("normalize", tmp_path / "nope.jsonl", "-o", out)
         assert result.returncode == 2
-        assert result.stderr.strip() == f"llm-normalize: error: no such file: '{tmp_path / 'nope.jsonl'}'"
+        assert (
+            result.stderr.strip()
+            == f"llm-normalize: error: no such file: '{tmp_path / 'nope.jsonl'}'"
+        )
         assert not out.exists()
 
     def test_unknown_field(self, tmp_path: Path) -> None:
         """An unknown field is one clear line with a suggestion, exit 2."""
         result = run("normalize", SAMPLE, "--fields", "nombres,ciudda", "-o", tmp_path / "o.jsonl")
         assert result.returncode == 2
-        assert result.stderr.strip() == "llm-normalize: error: unknown field 'ciudda'; did you mean 'ciudad'?"
+        assert (
+            result.stderr.strip()
+            == "llm-normalize: error: unknown field 'ciudda'; did you mean 'ciudad'?"
+        )
 
     def test_refuses_to_overwrite_input(self, tmp_path: Path) -> None:
         """OUTPUT may not be the INPUT: originals are never overwritten."""
@@ -144,7 +152,10 @@ class TestNormalizeCommand:
     def test_jsonl_to_csv(self, tmp_path: Path) -> None:
         """JSONL can be written as CSV; the columns are every key seen."""
         src = tmp_path / "in.jsonl"
-        src.write_text('{"leadId": "1", "nombres": "ANA"}\n{"leadId": "2", "empresa": "sena"}\n', encoding="utf-8")
+        src.write_text(
+            '{"leadId": "1", "nombres": "ANA"}\n{"leadId": "2", "empresa": "sena"}\n',
+            encoding="utf-8",
+        )
         out = tmp_path / "out.csv"
         assert run("normalize", src, "-o", out).returncode == 0
         with out.open(encoding="utf-8", newline="") as stream:
@@ -170,7 +181,10 @@ class TestNormalizeCommand:
     def test_python_dash_m(self, tmp_path: Path) -> None:
         """python -m llm_normalize is the same command."""
         result = subprocess.run(
-            [sys.executable, "-m", "llm_normalize", "--version"], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "llm_normalize", "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert result.returncode == 0
         assert result.stdout.startswith("llm-normalize ")

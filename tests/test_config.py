@@ -29,7 +29,7 @@ class TestDefaults:
 
     def test_camel_and_snake(self) -> None:
         """The seed's camelCase keys and snake_case names are interchangeable."""
-        assert NormalizationConfig(batchSize=5) == NormalizationConfig(batch_size=5)  # type: ignore[call-arg]
+        assert NormalizationConfig(batchSize=5) == NormalizationConfig(batch_size=5)
         camel = NormalizationConfig.model_validate({"normalizationTTLDays": 2})
         assert camel.normalization_ttl_days == 2
 
@@ -44,7 +44,11 @@ class TestResolve:
     def test_environment_over_defaults(self) -> None:
         """The seed's environment variables override the defaults."""
         config = NormalizationConfig.resolve(
-            env={"BATCH_SIZE": "25", "FIELDS_TO_NORMALIZE": "nombres, ciudad", "NORMALIZATION_ENABLED": "false"}
+            env={
+                "BATCH_SIZE": "25",
+                "FIELDS_TO_NORMALIZE": "nombres, ciudad",
+                "NORMALIZATION_ENABLED": "false",
+            }
         )
         assert config.batch_size == 25
         assert config.fields_to_normalize == ("nombres", "ciudad")
@@ -60,18 +64,24 @@ class TestResolve:
 
     def test_overrides_win(self) -> None:
         """Call overrides win over everything, in either spelling."""
-        config = NormalizationConfig.resolve(env={}, stored=SEED_ITEM, batchSize=7, max_leads_per_run=9)
+        config = NormalizationConfig.resolve(
+            env={}, stored=SEED_ITEM, batchSize=7, max_leads_per_run=9
+        )
         assert (config.batch_size, config.max_leads_per_run) == (7, 9)
 
     def test_stored_set_of_fields(self) -> None:
         """A DynamoDB string set of fields is accepted, in a stable order."""
-        config = NormalizationConfig.resolve(env={}, stored={"fieldsToNormalize": {"ciudad", "apellidos"}})
+        config = NormalizationConfig.resolve(
+            env={}, stored={"fieldsToNormalize": {"ciudad", "apellidos"}}
+        )
         assert config.fields_to_normalize == ("apellidos", "ciudad")
 
     def test_unknown_stored_key_ignored_by_name(self, caplog: pytest.LogCaptureFixture) -> None:
         """A newer config item's unknown key is skipped and logged by name only."""
         with caplog.at_level(logging.WARNING):
-            config = NormalizationConfig.resolve(env={}, stored={"futureSetting": "secret-value", "batchSize": 4})
+            config = NormalizationConfig.resolve(
+                env={}, stored={"futureSetting": "secret-value", "batchSize": 4}
+            )
         assert config.batch_size == 4
         assert "futureSetting" in caplog.text
         assert "secret-value" not in caplog.text

@@ -6,11 +6,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import text_or_form
 
 from llm_normalize import NormalizationConfig, Normalizer, default_registry
 from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
 from llm_normalize.pipeline import RunSummary
+from strategies import text_or_form
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "leads.jsonl"
 
@@ -125,7 +125,11 @@ class TestNormalize:
         with pytest.raises(ConfigurationError, match="rules alone"):
             Normalizer(backend=object())
 
-    @given(st.dictionaries(st.sampled_from(["nombres", "direccion", "ciudad", "empresa", "x"]), text_or_form))
+    @given(
+        st.dictionaries(
+            st.sampled_from(["nombres", "direccion", "ciudad", "empresa", "x"]), text_or_form
+        )
+    )
     def test_rules_equal_registry(self, record: dict[str, str]) -> None:
         """The pipeline's rules output is exactly default_registry.apply."""
         [result] = Normalizer().normalize([record])

@@ -1,6 +1,5 @@
 import pytest
 from hypothesis import given
-from strategies import text_or_form
 
 from llm_normalize import default_registry
 from llm_normalize.exceptions import ConfigurationError, UnknownPostProcessorError
@@ -12,6 +11,7 @@ from llm_normalize.postprocessors import (
     capitalize_words,
     normalize_city,
 )
+from strategies import text_or_form
 
 
 def shout(value: str) -> str:
@@ -164,11 +164,12 @@ class TestRegistry:
 
     def test_chain_confidence(self) -> None:
         """A chain is confident only when every step is; the reason is the doubter's."""
-        registry = PostProcessorRegistry({"x": [capitalize_words, maybe]})
+        registry = PostProcessorRegistry({"x": [capitalize_words, maybe], "y": [shout, maybe]})
         assert registry.assess("x", "ana") == Outcome("Ana", confident=True, reason="maybe")
-        doubt = registry.assess("x", "?")
-        assert not doubt.confident
-        assert doubt.reason == "maybe"
+        assert registry.assess("y", "?") == Outcome("?", confident=False, reason="maybe")
+        first_doubter = registry.assess("x", "?")
+        assert not first_doubter.confident
+        assert first_doubter.reason == "unusual"
 
     def test_plain_functions_are_confident(self) -> None:
         """A function with no assessor counts as confident."""

@@ -1,1 +1,59 @@
-"""Post-processors (being assembled)."""
+"""Deterministic post-processors: pure, total, idempotent `str -> str` functions.
+
+Each built-in has a confidence-aware twin (`assess_*`, returning an `Outcome`) that the
+pipeline uses to decide which values a model should look at.
+`default_registry` maps the seven seed fields to their chains.
+"""
+
+from llm_normalize.postprocessors.address import assess_address, normalize_address
+from llm_normalize.postprocessors.base import (
+    Assessor,
+    Outcome,
+    PostProcessor,
+    assess,
+    assessed_by,
+    assessor_of,
+)
+from llm_normalize.postprocessors.education import (
+    EDUCATION_LEVELS,
+    assess_education_level,
+    normalize_education_level,
+)
+from llm_normalize.postprocessors.occupations import assess_occupation, normalize_occupation
+from llm_normalize.postprocessors.organizations import assess_institution, normalize_institution
+from llm_normalize.postprocessors.places import Gazetteer, Place, assess_city, normalize_city
+from llm_normalize.postprocessors.registry import (
+    DEFAULT_CHAINS,
+    PostProcessorRegistry,
+    default_registry,
+)
+from llm_normalize.postprocessors.text import assess_name, capitalize_words, clean_text, fold
+
+__all__ = [
+    "DEFAULT_CHAINS",
+    "EDUCATION_LEVELS",
+    "Assessor",
+    "Gazetteer",
+    "Outcome",
+    "Place",
+    "PostProcessor",
+    "PostProcessorRegistry",
+    "assess",
+    "assess_address",
+    "assess_city",
+    "assess_education_level",
+    "assess_institution",
+    "assess_name",
+    "assess_occupation",
+    "assessed_by",
+    "assessor_of",
+    "capitalize_words",
+    "clean_text",
+    "default_registry",
+    "fold",
+    "normalize_address",
+    "normalize_city",
+    "normalize_education_level",
+    "normalize_institution",
+    "normalize_occupation",
+]

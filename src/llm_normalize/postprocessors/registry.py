@@ -77,6 +77,7 @@ class PostProcessorRegistry:
     ) -> None:
         # key -> (display name, chain); the display name is the first spelling registered.
         self._chains: dict[str, tuple[str, tuple[PostProcessor, ...]]] = {}
+        self._read_only = False
         for name, funcs in (chains or {}).items():
             self._set(name, _chain_of(funcs), replace=False, append=False)
         self._read_only = read_only
