@@ -29,7 +29,7 @@ class TestDefaults:
 
     def test_camel_and_snake(self) -> None:
         """The seed's camelCase keys and snake_case names are interchangeable."""
-        assert NormalizationConfig(batchSize=5) == NormalizationConfig(batch_size=5)
+        assert NormalizationConfig(batchSize=5) == NormalizationConfig(batch_size=5)  # type: ignore[call-arg]
         camel = NormalizationConfig.model_validate({"normalizationTTLDays": 2})
         assert camel.normalization_ttl_days == 2
 
