@@ -20,8 +20,18 @@ from llm_normalize.postprocessors.education import (
     normalize_education_level,
 )
 from llm_normalize.postprocessors.occupations import assess_occupation, normalize_occupation
-from llm_normalize.postprocessors.organizations import assess_institution, normalize_institution
-from llm_normalize.postprocessors.places import Gazetteer, Place, assess_city, normalize_city
+from llm_normalize.postprocessors.organizations import (
+    assess_institution,
+    make_institution_normalizer,
+    normalize_institution,
+)
+from llm_normalize.postprocessors.places import (
+    Gazetteer,
+    Place,
+    assess_city,
+    make_city_normalizer,
+    normalize_city,
+)
 from llm_normalize.postprocessors.registry import (
     DEFAULT_CHAINS,
     PostProcessorRegistry,
@@ -51,6 +61,8 @@ __all__ = [
     "clean_text",
     "default_registry",
     "fold",
+    "make_city_normalizer",
+    "make_institution_normalizer",
     "normalize_address",
     "normalize_city",
     "normalize_education_level",
