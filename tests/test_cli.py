@@ -2,10 +2,12 @@
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
     )
 
 
-def read_jsonl(path: Path) -> list[dict[str, object]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
@@ -198,7 +200,66 @@ class TestInProcess:
         assert info.value.code == 2
 
     def test_backend_choice(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        """Only the rules backend exists so far."""
+        """An unknown backend is a usage error."""
         with pytest.raises(SystemExit):
-            main(["normalize", str(SAMPLE), "--backend", "bedrock"])
+            main(["normalize", str(SAMPLE), "--backend", "openai"])
         assert "invalid choice" in capsys.readouterr().err
+
+
+class TestModelBackends:
+    def test_fake_backend(self, tmp_path: Path) -> None:
+        """--backend fake runs the whole model path offline and reports it."""
+        out, report = tmp_path / "o.jsonl", tmp_path / "report.json"
+        result = run("normalize", SAMPLE, "-o", out, "--backend", "fake", "--report", report)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(report.read_text(encoding="utf-8"))
+        assert data["records_in"] == 2000
+        assert data["model_calls"] > 0
+        assert data["values_sent_to_model"] < 400
+        assert "model:" in result.stderr
+        first = read_jsonl(SAMPLE)[0]
+        assert str(first["nombres"]) not in report.read_text(encoding="utf-8")
+
+    def test_bedrock_backend_over_http(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--backend bedrock talks to Bedrock Runtime over HTTP (a local wire server here)."""
+        from bedrock_server import BedrockWireServer
+
+        src = tmp_path / "in.jsonl"
+        src.write_text(
+            '{"leadId": "1", "ciudad": "bogta", "nombres": "ANA"}\n{"leadId": "2", "ciudad": "bogta"}\n',
+            encoding="utf-8",
+        )
+        out = tmp_path / "o.jsonl"
+        with BedrockWireServer() as server:
+            result = subprocess.run(
+                [
+                    SCRIPT,
+                    "normalize",
+                    str(src),
+                    "-o",
+                    str(out),
+                    "--backend",
+                    "bedrock",
+                    "--endpoint-url",
+                    server.endpoint_url,
+                    "--region",
+                    "us-east-1",
+                    "--api",
+                    "converse",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+                env={
+                    **os.environ,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                },
+            )
+            assert result.returncode == 0, result.stderr
+            assert len(server.requests) == 1
+        rows = read_jsonl(out)
+        assert [row["normalizedData"]["ciudad"] for row in rows] == ["Bogotá D.C.", "Bogotá D.C."]

@@ -5,37 +5,57 @@ AWS clients (boto3) and optional extras are imported only where they are used.
 """
 
 from llm_normalize._version import __version__
+from llm_normalize.cache import LRUCache, NullCache, ValueCache
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.exceptions import (
+    BackendError,
     ConfigurationError,
     InputFormatError,
     LLMNormalizeError,
+    ResponseParseError,
     UnknownFieldError,
     UnknownPostProcessorError,
 )
 from llm_normalize.fields import COLOMBIAN_LEADS, FieldKind, FieldSpec, Profile, Strategy
-from llm_normalize.pipeline import FieldResult, NormalizedRecord, Normalizer, RunSummary, Source
+from llm_normalize.guard import Guard, Verdict
+from llm_normalize.parsing import ParsedAnswer, ResponseParser, TruncatedResponseError
+from llm_normalize.pipeline import Budget, FieldResult, NormalizedRecord, Normalizer, Source
 from llm_normalize.postprocessors import Outcome, PostProcessorRegistry, default_registry
+from llm_normalize.prompt import Item, PromptBuilder
+from llm_normalize.report import RunReport
 
 __all__ = [
     "COLOMBIAN_LEADS",
+    "BackendError",
+    "Budget",
     "ConfigurationError",
     "FieldKind",
     "FieldResult",
     "FieldSpec",
+    "Guard",
     "InputFormatError",
+    "Item",
     "LLMNormalizeError",
+    "LRUCache",
     "NormalizationConfig",
     "NormalizedRecord",
     "Normalizer",
+    "NullCache",
     "Outcome",
+    "ParsedAnswer",
     "PostProcessorRegistry",
     "Profile",
-    "RunSummary",
+    "PromptBuilder",
+    "ResponseParseError",
+    "ResponseParser",
+    "RunReport",
     "Source",
     "Strategy",
+    "TruncatedResponseError",
     "UnknownFieldError",
     "UnknownPostProcessorError",
+    "ValueCache",
+    "Verdict",
     "__version__",
     "default_registry",
 ]

@@ -1,34 +1,70 @@
 """The `Normalizer`: records in, `NormalizedRecord`s out, originals untouched.
 
-This release decides every value with the rules (the registry's post-processors).
-Each field's outcome says whether the rules were confident; the model layer will send
-only the non-confident ones to a model. Distinct `(field, value)` pairs are computed once
-per run, because form data repeats itself (cities, levels, companies).
+Rules first: every value goes through its field's post-processors. A value goes to the
+model only when its field's strategy asks for it (`llm`), or (`auto`, the default) when the
+rules were not confident. Those values are deduplicated (`(field, raw value)` once per run),
+looked up in the value cache, and the rest sent in small batches, several at a time, under an
+adaptive rate limit, with retries and an optional budget. Every answer passes the guard and
+then the field's post-processors; a rejected or missing answer falls back to the rules and
+is flagged. Seed-style processing (every field of `batch_size` leads per call) stays
+available as `batching="leads"`, for comparison.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias
 
+from llm_normalize._names import field_key
+from llm_normalize.backends.base import Backend, ModelRequest, Usage
+from llm_normalize.backends.retry import RetryPolicy
+from llm_normalize.cache import LRUCache, NullCache, ValueCache, cache_key
 from llm_normalize.config import NormalizationConfig
-from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
-from llm_normalize.fields import COLOMBIAN_LEADS, Profile
+from llm_normalize.exceptions import (
+    BackendError,
+    BackendThrottledError,
+    ConfigurationError,
+    ResponseParseError,
+    UnknownFieldError,
+)
+from llm_normalize.fields import COLOMBIAN_LEADS, FieldSpec, Profile
+from llm_normalize.guard import Guard
+from llm_normalize.parsing import ParsedAnswer, ResponseParser, TruncatedResponseError
 from llm_normalize.postprocessors.base import Outcome
 from llm_normalize.postprocessors.registry import PostProcessorRegistry, default_registry
+from llm_normalize.prompt import Item, PromptBuilder
+from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
+from llm_normalize.report import RunReport, RunStats, estimate_cost
 
-__all__ = ["FieldResult", "NormalizedRecord", "Normalizer", "RunSummary", "Source"]
+__all__ = [
+    "Batching",
+    "Budget",
+    "FieldResult",
+    "NormalizedRecord",
+    "Normalizer",
+    "Source",
+]
 
 logger = logging.getLogger(__name__)
 
 Source: TypeAlias = Literal["rules", "llm", "cache"]
 """Who decided a normalized value."""
 
+Batching: TypeAlias = Literal["values", "leads"]
+"""How model calls are filled: distinct values (default) or, like the seed, whole leads."""
+
 FLAG_NOT_CONFIDENT: Final = "not_confident"
 FLAG_UNSUPPORTED_TYPE: Final = "unsupported_type"
+FLAG_GUARD_REJECTED: Final = "guard_rejected"
+FLAG_MODEL_FAILED: Final = "model_failed"
+FLAG_NOT_SENT: Final = "not_sent"
 
 # Distinct values remembered per run; past this the memo starts over (memory stays bounded
 # on a 100k-record file whose free-text fields are mostly distinct).
@@ -41,10 +77,12 @@ class FieldResult:
 
     Attributes:
         value: The normalized value (`None` when the original was `None` or unusable).
-        source: Who decided it (`rules` in this release).
+        source: Who decided it: the rules, the model (`llm`) or the value cache.
         confident: Whether the deciding step trusted its answer.
         reason: A PII-free tag from the post-processor (e.g. ``"fuzzy"``, ``"unknown"``).
-        flags: Review flags, e.g. ``"not_confident"``, ``"unsupported_type"``.
+        flags: Review flags: ``"not_confident"`` (the rules guessed), ``"guard_rejected"``
+            (the model's answer failed the guard), ``"model_failed"`` (no usable answer),
+            ``"not_sent"`` (budget or deadline reached), ``"unsupported_type"``.
     """
 
     value: str | None
@@ -96,49 +134,92 @@ class NormalizedRecord:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A ceiling on what one run may spend on the model; past it, no new call is scheduled.
+
+    Each call is reserved at its worst case (estimated input plus its `max_tokens` of output)
+    before it is sent, so the ceiling holds even with several calls in flight.
+
+    Attributes:
+        max_tokens: Input plus output tokens.
+        max_usd: Estimated US dollars, from the price table (unknown models cannot be
+            held to a dollar budget: `Normalizer` refuses that combination).
+    """
+
+    max_tokens: int | None = None
+    max_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_tokens is not None and self.max_tokens < 0:
+            raise ConfigurationError("Budget.max_tokens must not be negative")
+        if self.max_usd is not None and self.max_usd < 0:
+            raise ConfigurationError("Budget.max_usd must not be negative")
+
+
 @dataclass(slots=True)
-class RunSummary:
-    """Counts over a set of normalized records (ids and counts only, never values)."""
+class _Slot:
+    """One value the model should decide, and what the rules made of it."""
 
-    records: int = 0
-    record_errors: int = 0
-    fields: int = 0
-    changed: int = 0
-    not_confident: int = 0
-    unsupported: int = 0
-    per_field_not_confident: dict[str, int] = field(default_factory=dict)
+    key: Hashable
+    name: str
+    spec: FieldSpec
+    raw: str
+    rules: FieldResult
 
-    def add(self, record: NormalizedRecord) -> None:
-        """Count one record."""
-        self.records += 1
-        if record.error is not None:
-            self.record_errors += 1
-            return
-        self.fields += len(record.fields)
-        self.changed += len(record.changed)
-        for name, result in record.fields.items():
-            if FLAG_UNSUPPORTED_TYPE in result.flags:
-                self.unsupported += 1
-            elif not result.confident:
-                self.not_confident += 1
-                self.per_field_not_confident[name] = self.per_field_not_confident.get(name, 0) + 1
+
+@dataclass(slots=True)
+class _CallResult:
+    parsed: ParsedAnswer | None = None
+    truncated: bool = False
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A record between the rules pass and the model pass."""
+
+    position: int
+    rid: str
+    original: Mapping[str, Any]
+    results: dict[str, FieldResult | Hashable]
+
+
+# Specs for fields known only to the registry: the rules decide them.
+def _fallback_spec(name: str) -> FieldSpec:
+    return FieldSpec(name, kind="free_text", instructions="Tidy this value.", strategy="rules")
 
 
 class Normalizer:
-    """Normalize records field by field: rules first, originals never touched.
+    """Normalize records field by field: rules first, the model for the rest, originals untouched.
 
     Args:
-        backend: The model backend. This release runs the rules alone, so it must be `None`.
-        config: Run settings (default: `NormalizationConfig()`); `fields_to_normalize` picks
-            the fields and `id_field` the record id.
-        registry: The post-processor chains (default: `default_registry`, or one built from
-            `profile` when only a profile is given).
-        cache: A value cache; not used by the rules-only pipeline, so it must be `None`.
+        backend: The model backend (`BedrockBackend`, `FakeBackend`, or your own). `None`
+            runs the rules alone.
+        config: Run settings (default: `NormalizationConfig()`): the fields to normalize,
+            the batch size, the record id attribute.
+        registry: The post-processor chains (default: `default_registry`).
+        cache: The value cache (default: an in-memory `LRUCache`; `NullCache()` for none).
         profile: The field specs (default: `COLOMBIAN_LEADS`).
+        concurrency: Model calls in flight at once.
+        requests_per_second: The starting rate of the adaptive limiter (halved on
+            throttling, recovering slowly).
+        rate_limiter: A limiter of your own, instead of `requests_per_second`.
+        retry: How model calls are retried (default: `RetryPolicy()`, 4 attempts, 1-2-4 s).
+        budget: A ceiling on tokens or dollars for one run.
+        batching: `values` (distinct values, default) or `leads` (the seed's way: every field
+            of `batch_size` leads per call, no dedupe, no cache).
+        prompt_builder: Builds requests (default: `PromptBuilder(profile)`).
+        parser: Reads answers (default: `ResponseParser()`).
+        guard: Checks answers (default: `Guard(profile)`).
+        prices: A price table for the cost estimate (default: the built-in one).
+        stop_when: Called before each model call; when it returns True, no further call is
+            scheduled (a Lambda passes "less than N seconds left"); the rest falls back to the
+            rules and the report says `stopped_early="deadline"`.
+        chunk_size: Records held at once; dedupe works within a chunk, the cache across them.
 
     Raises:
-        ConfigurationError: A field to normalize is neither in the profile nor in the
-            registry, or a backend or cache was given to this rules-only release.
+        ConfigurationError: A field to normalize is unknown, or a setting is out of range.
 
     Example:
         >>> [record] = Normalizer().normalize([{"leadId": "1", "nombres": "JUAN CARLOS"}])
@@ -148,20 +229,34 @@ class Normalizer:
 
     def __init__(
         self,
-        backend: object | None = None,
+        backend: Backend | None = None,
         config: NormalizationConfig | None = None,
         registry: PostProcessorRegistry | None = None,
-        cache: object | None = None,
+        cache: ValueCache | None = None,
         *,
         profile: Profile | None = None,
+        concurrency: int = 4,
+        requests_per_second: float = 5.0,
+        rate_limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        budget: Budget | None = None,
+        batching: Batching = "values",
+        prompt_builder: PromptBuilder | None = None,
+        parser: ResponseParser | None = None,
+        guard: Guard | None = None,
+        prices: Mapping[str, tuple[float, float]] | None = None,
+        stop_when: Callable[[], bool] | None = None,
+        chunk_size: int = 1000,
     ) -> None:
-        if backend is not None:
-            raise ConfigurationError(
-                "this release normalizes with the rules alone; pass backend=None "
-                "(model backends are not available yet)"
-            )
-        if cache is not None:
-            raise ConfigurationError("the rules-only pipeline uses no value cache; pass cache=None")
+        if concurrency < 1:
+            raise ConfigurationError("concurrency must be at least 1")
+        if requests_per_second <= 0:
+            raise ConfigurationError("requests_per_second must be positive")
+        if chunk_size < 1:
+            raise ConfigurationError("chunk_size must be at least 1")
+        if batching not in ("values", "leads"):
+            raise ConfigurationError("batching must be 'values' or 'leads'")
+        self.backend = backend
         self.config = config or NormalizationConfig()
         self.profile = profile or COLOMBIAN_LEADS
         self.registry = registry or default_registry
@@ -169,57 +264,109 @@ class Normalizer:
         for name in self.config.fields_to_normalize:
             if name not in self.profile and name not in self.registry:
                 raise UnknownFieldError(name, known)
+        self.cache: ValueCache = (
+            NullCache() if batching == "leads" else (cache if cache is not None else LRUCache())
+        )
+        self.concurrency = concurrency
+        self.rate_limiter: RateLimiter = rate_limiter or AdaptiveRateLimiter(
+            requests_per_second, burst=concurrency
+        )
+        self.retry = retry or RetryPolicy()
+        self.budget = budget
+        self.batching: Batching = batching
+        self.prompt_builder = prompt_builder or PromptBuilder(self.profile)
+        self.parser = parser or ResponseParser()
+        self.guard = guard or Guard(self.profile)
+        self.prices = prices
+        self.stop_when = stop_when
+        self.chunk_size = chunk_size
+        if (
+            budget is not None
+            and budget.max_usd is not None
+            and backend is not None
+            and estimate_cost(backend.model_id, Usage(1, 1), prices) is None
+        ):
+            raise ConfigurationError(
+                f"no price known for model {backend.model_id!r}: a dollar budget cannot be "
+                "held; pass prices=... or use Budget(max_tokens=...)"
+            )
+        self.last_report: RunReport | None = None
         self._memo: dict[tuple[str, str], Outcome] = {}
 
     def __repr__(self) -> str:
-        return f"Normalizer(fields={self.config.fields_to_normalize!r}, backend=None)"
+        model = self.backend.model_id if self.backend is not None else None
+        return f"Normalizer(fields={self.config.fields_to_normalize!r}, model={model!r}, batching={self.batching!r})"
+
+    @property
+    def prompt_version(self) -> str:
+        """The version of the prompt this normalizer sends (part of every cache key)."""
+        return self.prompt_builder.prompt_version
+
+    def _cache_version(self) -> str:
+        # Answers depend on the prompt and on the model that gave them: a new model id must not
+        # reuse another model's answers, so both make up the version part of the cache key.
+        if self.backend is None:
+            return ""
+        return f"{self.prompt_version}@{self.backend.model_id}"
+
+    # -- public entry points ---------------------------------------------------------------
 
     def normalize(self, records: Iterable[Mapping[str, Any]]) -> list[NormalizedRecord]:
-        """Normalize records with the rules; the input mappings are never modified.
+        """Normalize records; the input mappings are never modified.
 
         A record that is not a mapping becomes a `NormalizedRecord` with an `error`, and the
-        others go on.
+        others go on. The run's `RunReport` is then in `last_report`.
         """
         return list(self.iter_normalize(records))
 
+    def normalize_with_report(
+        self, records: Iterable[Mapping[str, Any]]
+    ) -> tuple[list[NormalizedRecord], RunReport]:
+        """Like `normalize`, and return the run's report too."""
+        results = self.normalize(records)
+        assert self.last_report is not None  # set when iter_normalize finishes
+        return results, self.last_report
+
     def iter_normalize(self, records: Iterable[Mapping[str, Any]]) -> Iterator[NormalizedRecord]:
-        """Like `normalize`, one record at a time, for inputs too large to hold in memory."""
-        for position, record in enumerate(records):
-            yield self.normalize_one(record, position=position)
+        """Like `normalize`, a chunk at a time, for inputs too large to hold in memory.
+
+        `last_report` is set when the iterator is exhausted.
+        """
+        stats = RunStats(
+            model_id=self.backend.model_id if self.backend is not None else None,
+            prompt_version=self.prompt_version if self.backend is not None else None,
+            prices=self.prices,
+        )
+        started = time.monotonic()
+        numbered = enumerate(records)
+        while chunk := list(itertools.islice(numbered, self.chunk_size)):
+            yield from self._process(chunk, stats)
+        self.last_report = stats.freeze(time.monotonic() - started)
 
     def normalize_one(self, record: Mapping[str, Any], *, position: int = 0) -> NormalizedRecord:
         """Normalize one record (see `normalize`)."""
-        if not isinstance(record, Mapping):
-            return NormalizedRecord(
-                id=f"#{position}",
-                original=MappingProxyType({}),
-                error=f"expected a mapping, got {type(record).__name__}",
-            )
-        original = MappingProxyType(dict(record))
-        record_id = original.get(self.config.id_field)
-        rid = (
-            str(record_id)
-            if isinstance(record_id, str | int) and record_id != ""
-            else f"#{position}"
-        )
-        results: dict[str, FieldResult] = {}
-        for name in self.config.fields_to_normalize:
-            if name in original:
-                results[name] = self._normalize_value(name, original[name])
-        return NormalizedRecord(id=rid, original=original, fields=results)
+        [result] = self._process([(position, record)], RunStats())
+        return result
 
-    def _normalize_value(self, name: str, raw: Any) -> FieldResult:
+    # -- the rules pass --------------------------------------------------------------------
+
+    def _spec(self, name: str) -> FieldSpec:
+        return self.profile[name] if name in self.profile else _fallback_spec(name)
+
+    def _rules(self, name: str, raw: Any) -> tuple[FieldResult, str | None]:
+        """The rules' result for one value, and the text to show a model (None: nothing to ask)."""
         if raw is None:
-            return FieldResult(None, source="rules", confident=True, reason="empty")
+            return FieldResult(None, source="rules", confident=True, reason="empty"), None
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             # A list or an object where text was expected: say so, never guess.
-            return FieldResult(
+            result = FieldResult(
                 None,
                 source="rules",
                 confident=False,
                 reason="unsupported_type",
                 flags=(FLAG_UNSUPPORTED_TYPE,),
             )
+            return result, None
         text = raw if isinstance(raw, str) else str(raw)
         key = (name, text)
         outcome = self._memo.get(key)
@@ -228,10 +375,264 @@ class Normalizer:
                 self._memo.clear()
             outcome = self.registry.assess(name, text)
             self._memo[key] = outcome
-        return FieldResult(
+        result = FieldResult(
             outcome.value,
             source="rules",
             confident=outcome.confident,
             reason=outcome.reason,
             flags=() if outcome.confident else (FLAG_NOT_CONFIDENT,),
+        )
+        # Nothing for a model to do with an empty value.
+        return result, (text if outcome.value else None)
+
+    def _wants_model(self, spec: FieldSpec, rules: FieldResult) -> bool:
+        if self.backend is None or spec.strategy == "rules":
+            return False
+        if self.batching == "leads" or spec.strategy == "llm":
+            return True
+        return not rules.confident
+
+    def _process(self, chunk: Sequence[tuple[int, Any]], stats: RunStats) -> list[NormalizedRecord]:
+        pending: list[_Pending | NormalizedRecord] = []
+        slots: dict[Hashable, _Slot] = {}
+        hits: dict[Hashable, FieldResult] = {}
+        version = self._cache_version()
+        for position, record in chunk:
+            stats.add("records_in")
+            if not isinstance(record, Mapping):
+                stats.add("records_failed")
+                pending.append(
+                    NormalizedRecord(
+                        id=f"#{position}",
+                        original=MappingProxyType({}),
+                        error=f"expected a mapping, got {type(record).__name__}",
+                    )
+                )
+                continue
+            original = MappingProxyType(dict(record))
+            record_id = original.get(self.config.id_field)
+            rid = (
+                str(record_id)
+                if isinstance(record_id, str | int) and record_id != ""
+                else f"#{position}"
+            )
+            results: dict[str, FieldResult | Hashable] = {}
+            for name in self.config.fields_to_normalize:
+                if name not in original:
+                    continue
+                rules, text = self._rules(name, original[name])
+                spec = self._spec(name)
+                if text is None or not self._wants_model(spec, rules):
+                    results[name] = rules
+                    continue
+                if self.batching == "leads":
+                    key: Hashable = (position, field_key(name))
+                else:
+                    key = (field_key(name), text)
+                    if key in hits:
+                        results[name] = hits[key]
+                        continue
+                    if key not in slots:
+                        cached = self.cache.get(cache_key(name, text, version))
+                        if cached is not None:
+                            stats.add("cache_hits")
+                            hits[key] = FieldResult(cached, source="cache", confident=True)
+                            results[name] = hits[key]
+                            continue
+                results[name] = key
+                slots.setdefault(key, _Slot(key, name, spec, text, rules))
+            pending.append(_Pending(position, rid, original, results))
+
+        decided = self._ask_model(list(slots.values()), stats) if slots else {}
+
+        out: list[NormalizedRecord] = []
+        for item in pending:
+            if isinstance(item, NormalizedRecord):
+                out.append(item)
+                continue
+            fields = {
+                name: value if isinstance(value, FieldResult) else decided[value]
+                for name, value in item.results.items()
+            }
+            record = NormalizedRecord(id=item.rid, original=item.original, fields=fields)
+            stats.add("records_normalized")
+            stats.add("fields_normalized", len(fields))
+            stats.add("fields_changed", len(record.changed))
+            for name, result in fields.items():
+                stats.tally(stats.sources, result.source)
+                if not result.confident:
+                    stats.add("not_confident")
+                    stats.tally(stats.review_by_field, name)
+            out.append(record)
+        return out
+
+    # -- the model pass --------------------------------------------------------------------
+
+    def _batches(self, slots: list[_Slot]) -> list[list[_Slot]]:
+        size = self.config.batch_size
+        if self.batching == "leads":
+            # The seed's way: all the fields of `batch_size` leads in one call.
+            by_lead: dict[Hashable, list[_Slot]] = {}
+            for slot in slots:
+                by_lead.setdefault(slot.key[0], []).append(slot)  # type: ignore[index]
+            leads = list(by_lead.values())
+            return [
+                [slot for lead in leads[i : i + size] for slot in lead]
+                for i in range(0, len(leads), size)
+            ]
+        # Values of one field together: a batch then carries fewer fields' instructions.
+        ordered = sorted(slots, key=lambda s: field_key(s.name))
+        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+    def _over_budget(self, request: ModelRequest, reserved: Usage, stats: RunStats) -> bool:
+        if self.budget is None or self.backend is None:
+            return False
+        worst = (
+            stats.usage
+            + reserved
+            + Usage(self.prompt_builder.estimate_input_tokens(request), request.max_tokens)
+        )
+        if self.budget.max_tokens is not None and worst.total_tokens > self.budget.max_tokens:
+            return True
+        if self.budget.max_usd is not None:
+            cost = estimate_cost(self.backend.model_id, worst, self.prices)
+            return cost is not None and cost > self.budget.max_usd
+        return False
+
+    def _ask_model(self, slots: list[_Slot], stats: RunStats) -> dict[Hashable, FieldResult]:
+        decided: dict[Hashable, FieldResult] = {}
+        queue: deque[list[_Slot]] = deque(self._batches(slots))
+        in_flight: dict[Future[_CallResult], tuple[list[_Slot], Usage]] = {}
+        reserved = Usage()
+        with ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix="llm-normalize"
+        ) as pool:
+            while queue or in_flight:
+                while queue and len(in_flight) < self.concurrency and stats.stopped_early is None:
+                    batch = queue[0]
+                    request = self.prompt_builder.build(
+                        [Item(str(i), slot.name, slot.raw) for i, slot in enumerate(batch)]
+                    )
+                    if self.stop_when is not None and self.stop_when():
+                        stats.stop("deadline")
+                        break
+                    if self._over_budget(request, reserved, stats):
+                        stats.stop("budget")
+                        break
+                    queue.popleft()
+                    cost = Usage(
+                        self.prompt_builder.estimate_input_tokens(request), request.max_tokens
+                    )
+                    reserved = reserved + cost
+                    stats.add("values_sent_to_model", len(batch))
+                    in_flight[pool.submit(self._call, request, len(batch), stats)] = (batch, cost)
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch, cost = in_flight.pop(future)
+                    reserved = Usage(
+                        reserved.input_tokens - cost.input_tokens,
+                        reserved.output_tokens - cost.output_tokens,
+                    )
+                    self._settle(batch, future.result(), queue, decided, stats)
+        # Whatever was never sent (budget, deadline) falls back to the rules.
+        for batch in queue:
+            stats.add("values_not_sent", len(batch))
+            for slot in batch:
+                decided[slot.key] = self._fallback(slot, FLAG_NOT_SENT, "not_sent")
+        return decided
+
+    def _call(self, request: ModelRequest, size: int, stats: RunStats) -> _CallResult:
+        """One batch, with retries; runs in a worker thread and never raises a BackendError."""
+        backend = self.backend
+        assert backend is not None
+
+        def attempt() -> Any:
+            self.rate_limiter.acquire()
+            stats.add("model_calls")
+            try:
+                return backend.complete(request)
+            except BackendThrottledError:
+                stats.add("throttled")
+                self.rate_limiter.on_throttle()
+                raise
+
+        def on_retry(exc: BaseException, attempt_number: int) -> None:
+            stats.add("retries")
+            logger.info(
+                "retrying a model call after %s (attempt %d)", type(exc).__name__, attempt_number
+            )
+
+        try:
+            response = self.retry.call(attempt, on_retry=on_retry)
+        except BackendError as exc:
+            stats.tally(stats.errors_by_kind, type(exc).__name__)
+            logger.warning(
+                "a model call failed for good: %s, %d items fall back to the rules",
+                type(exc).__name__,
+                size,
+            )
+            return _CallResult(error=type(exc).__name__)
+        self.rate_limiter.on_success()
+        stats.add_usage(response.usage)
+        try:
+            return _CallResult(parsed=self.parser.parse(response, [str(i) for i in range(size)]))
+        except TruncatedResponseError:
+            return _CallResult(truncated=True)
+        except ResponseParseError:
+            stats.tally(stats.errors_by_kind, "ResponseParseError")
+            return _CallResult(error="ResponseParseError")
+
+    def _settle(
+        self,
+        batch: list[_Slot],
+        result: _CallResult,
+        queue: deque[list[_Slot]],
+        decided: dict[Hashable, FieldResult],
+        stats: RunStats,
+    ) -> None:
+        if result.truncated:
+            stats.add("truncated_batches")
+            if len(batch) > 1:
+                # Never repair a cut-off answer: send each half again, smaller.
+                half = len(batch) // 2
+                queue.appendleft(batch[half:])
+                queue.appendleft(batch[:half])
+                return
+            stats.tally(stats.item_errors, "truncated")
+            decided[batch[0].key] = self._fallback(batch[0], FLAG_MODEL_FAILED, "truncated")
+            return
+        if result.parsed is None:
+            for slot in batch:
+                decided[slot.key] = self._fallback(slot, FLAG_MODEL_FAILED, "model_error")
+            return
+        parsed = result.parsed
+        if parsed.unknown_ids:
+            stats.tally(stats.item_errors, "unknown_id", parsed.unknown_ids)
+        version = self._cache_version()
+        for index, slot in enumerate(batch):
+            answer = parsed.values.get(str(index))
+            if answer is None:
+                reason = parsed.errors.get(str(index), "missing")
+                stats.tally(stats.item_errors, reason)
+                decided[slot.key] = self._fallback(slot, FLAG_MODEL_FAILED, reason)
+                continue
+            verdict = self.guard.check(slot.spec, slot.raw, answer)
+            if not verdict.ok:
+                stats.tally(stats.guard_rejections, verdict.reason or "rejected")
+                decided[slot.key] = self._fallback(
+                    slot, FLAG_GUARD_REJECTED, f"guard:{verdict.reason}"
+                )
+                continue
+            value = self.registry.apply(slot.name, answer) or ""
+            decided[slot.key] = FieldResult(value, source="llm", confident=True)
+            if self.batching == "values":
+                self.cache.set(cache_key(slot.name, slot.raw, version), value)
+
+    @staticmethod
+    def _fallback(slot: _Slot, flag: str, reason: str) -> FieldResult:
+        flags = tuple(dict.fromkeys((*slot.rules.flags, flag)))
+        return FieldResult(
+            slot.rules.value, source="rules", confident=False, reason=reason, flags=flags
         )

@@ -1,6 +1,7 @@
 """Model backends: the `Backend` protocol, its request and response types, and implementations.
 
-`BedrockBackend` imports boto3 only when it is created; `FakeBackend` needs nothing.
+`BedrockBackend` imports boto3 only when it is created; `FakeBackend` needs nothing;
+`RetryingBackend` adds retries to any backend.
 """
 
 from llm_normalize.backends.base import (
@@ -12,12 +13,23 @@ from llm_normalize.backends.base import (
     ToolSpec,
     Usage,
 )
+from llm_normalize.backends.bedrock import DEFAULT_MODEL_ID, BedrockApi, BedrockBackend
+from llm_normalize.backends.fake import FakeBackend, Responder
+from llm_normalize.backends.retry import OnRetry, RetryingBackend, RetryPolicy
 
 __all__ = [
+    "DEFAULT_MODEL_ID",
     "Backend",
+    "BedrockApi",
+    "BedrockBackend",
+    "FakeBackend",
     "Message",
     "ModelRequest",
     "ModelResponse",
+    "OnRetry",
+    "Responder",
+    "RetryPolicy",
+    "RetryingBackend",
     "StopReason",
     "ToolSpec",
     "Usage",
