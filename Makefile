@@ -18,7 +18,7 @@ test:
 	python -m pytest
 
 bench:
-	python benchmarks/bench_rules.py
+	python benchmarks/bench_pipeline.py
 
 ci:
 	bash .ci/run

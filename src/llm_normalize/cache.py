@@ -171,10 +171,11 @@ class NullCache:
         """How many `get` calls were made since creation or the last `clear`."""
         return self._misses
 
-    def get(self, key: CacheKey) -> None:
-        """Return None."""
+    def get(self, key: CacheKey) -> str | None:
+        """Return None, and count a miss."""
         with self._lock:
             self._misses += 1
+        return None
 
     def set(self, key: CacheKey, value: str) -> None:
         """Do nothing."""
