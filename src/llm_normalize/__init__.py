@@ -5,7 +5,7 @@ AWS clients (boto3) and optional extras are imported only where they are used.
 """
 
 from llm_normalize._version import __version__
-from llm_normalize.cache import LRUCache, NullCache, ValueCache
+from llm_normalize.cache import CacheKey, LRUCache, NullCache, ValueCache, cache_key
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.exceptions import (
     BackendError,
@@ -22,16 +22,20 @@ from llm_normalize.parsing import ParsedAnswer, ResponseParser, TruncatedRespons
 from llm_normalize.pipeline import Budget, FieldResult, NormalizedRecord, Normalizer, Source
 from llm_normalize.postprocessors import Outcome, PostProcessorRegistry, default_registry
 from llm_normalize.prompt import Item, PromptBuilder
+from llm_normalize.ratelimit import AdaptiveRateLimiter, FixedIntervalLimiter, RateLimiter
 from llm_normalize.report import RunReport
 
 __all__ = [
     "COLOMBIAN_LEADS",
+    "AdaptiveRateLimiter",
     "BackendError",
     "Budget",
+    "CacheKey",
     "ConfigurationError",
     "FieldKind",
     "FieldResult",
     "FieldSpec",
+    "FixedIntervalLimiter",
     "Guard",
     "InputFormatError",
     "Item",
@@ -46,6 +50,7 @@ __all__ = [
     "PostProcessorRegistry",
     "Profile",
     "PromptBuilder",
+    "RateLimiter",
     "ResponseParseError",
     "ResponseParser",
     "RunReport",
@@ -57,5 +62,6 @@ __all__ = [
     "ValueCache",
     "Verdict",
     "__version__",
+    "cache_key",
     "default_registry",
 ]

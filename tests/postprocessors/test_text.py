@@ -42,6 +42,7 @@ class TestCleanText:
             ("a\x00b\x07c", "abc"),
             ("&amp;", "&amp;"),
             ("Cra. 15 # 100 - 25", "Cra. 15 # 100 - 25"),
+            ("Óíº8uX", "Óíº8uX"),
         ],
     )
     def test_examples(self, raw: str | None, expected: str) -> None:
@@ -67,6 +68,12 @@ class TestCleanText:
         assert all(unicodedata.category(c) not in {"Cc", "Cf", "Cs"} for c in out)
         out.encode("utf-8")
         assert unicodedata.is_normalized("NFC", out)
+
+    @given(any_text)
+    def test_no_private_use_invented(self, text: str) -> None:
+        """A repair never produces private-use or unassigned characters that were not typed."""
+        out = clean_text(text)
+        assert all(c in text for c in out if unicodedata.category(c) in {"Co", "Cn"})
 
     @given(text_or_form)
     def test_digits_survive(self, text: str) -> None:

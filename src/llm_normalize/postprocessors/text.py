@@ -33,6 +33,8 @@ _FTFY_CONFIG: Final = ftfy.TextFixerConfig(unescape_html=False, explain=False)
 # width spaces and joiners, BOM, soft hyphen, bidi marks) and lone surrogates (Cs), which cannot
 # even be encoded as UTF-8 and would make a DynamoDB write fail.
 _DROPPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs"})
+# Categories a mojibake repair may never introduce (private use, unassigned).
+_NEVER_INTRODUCED: Final = frozenset({"Co", "Cn"})
 
 # Cleaning is a chain of repairs, and one repair can expose work for another (removing a zero
 # width space can join two halves of a mojibake sequence). Repeating until nothing changes makes
@@ -43,6 +45,12 @@ _MAX_CLEAN_PASSES: Final = 8
 def _clean_once(text: str) -> str:
     # ftfy first: a soft hyphen (U+00AD, a format character) is half of the mojibake of "í".
     fixed = ftfy.fix_text(text, _FTFY_CONFIG)
+    if fixed != text and any(
+        unicodedata.category(char) in _NEVER_INTRODUCED and char not in text for char in fixed
+    ):
+        # A "repair" that yields private-use or unassigned code points ("Óíº" read as the
+        # bytes of U+E4BC) decoded something that was not mojibake: keep what was typed.
+        fixed = text
     kept = "".join(
         " " if char.isspace() else char
         for char in fixed
