@@ -146,6 +146,16 @@ class NormalizationConfig(BaseModel):
         except ValidationError as exc:
             raise ConfigurationError(_describe(exc, source)) from None
 
+    def with_stored(self, stored: Mapping[str, Any]) -> NormalizationConfig:
+        """Return this config with the seed's stored config item layered on top.
+
+        The scheduled job reads the item at every run, as the seed does, so a change in the
+        config table takes effect without a redeploy.
+        """
+        values = self.model_dump()
+        values.update(_stored_settings(stored))
+        return type(self).from_mapping(values, source="stored config")
+
     @classmethod
     def resolve(
         cls,
@@ -177,15 +187,7 @@ class NormalizationConfig(BaseModel):
         if layered:
             cls.from_mapping(layered, source="environment")
         if stored:
-            known = _known_keys()
-            for key, value in stored.items():
-                if key in _STORED_BOOKKEEPING:
-                    continue
-                setting = known.get(key)
-                if setting is None:
-                    logger.warning("ignoring unknown key %r in the stored config", key)
-                    continue
-                layered[setting] = value
+            layered.update(_stored_settings(stored))
             cls.from_mapping(layered, source="stored config")
         for key, value in overrides.items():
             setting = _known_keys().get(key)
@@ -193,6 +195,21 @@ class NormalizationConfig(BaseModel):
                 raise ConfigurationError(f"unknown setting {key!r}")
             layered[setting] = value
         return cls.from_mapping(layered)
+
+
+def _stored_settings(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of a stored config item by field name, bookkeeping and unknown keys dropped."""
+    known = _known_keys()
+    settings: dict[str, Any] = {}
+    for key, value in stored.items():
+        if key in _STORED_BOOKKEEPING:
+            continue
+        setting = known.get(key)
+        if setting is None:
+            logger.warning("ignoring unknown key %r in the stored config", key)
+            continue
+        settings[setting] = value
+    return settings
 
 
 def _known_keys() -> dict[str, str]:

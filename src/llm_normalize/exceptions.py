@@ -12,7 +12,8 @@ LLMNormalizeError
 │   ├── BackendUnavailableError     retryable: 5xx, service unavailable, model not ready
 │   ├── BackendInvalidRequestError  not retryable: the request was malformed (HTTP 400)
 │   └── BackendAccessDeniedError    not retryable: no permission, model not enabled
-└── ResponseParseError            a model answer that is not the JSON asked for
+├── ResponseParseError            a model answer that is not the JSON asked for
+└── StorageError                  a lead store failed (DynamoDB, SQLite)
 ```
 
 Messages carry field names, ids, line numbers and lengths, never field values:
@@ -35,6 +36,7 @@ __all__ = [
     "InputFormatError",
     "LLMNormalizeError",
     "ResponseParseError",
+    "StorageError",
     "UnknownFieldError",
     "UnknownPostProcessorError",
 ]
@@ -138,3 +140,10 @@ class ResponseParseError(LLMNormalizeError):
     def __init__(self, message: str, errors: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.errors = errors
+
+
+class StorageError(LLMNormalizeError):
+    """A lead store failed: a table is missing, a request was refused, a file is unreadable.
+
+    Messages name tables, lead ids and error codes, never attribute values.
+    """

@@ -42,6 +42,7 @@ from llm_normalize.postprocessors.registry import PostProcessorRegistry, default
 from llm_normalize.prompt import Item, PromptBuilder
 from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
 from llm_normalize.report import RunReport, RunStats, estimate_cost
+from llm_normalize.stores.base import LeadStore, LeadUpdate
 
 __all__ = [
     "Batching",
@@ -260,10 +261,7 @@ class Normalizer:
         self.config = config or NormalizationConfig()
         self.profile = profile or COLOMBIAN_LEADS
         self.registry = registry or default_registry
-        known = set(self.profile.names) | set(self.registry.fields)
-        for name in self.config.fields_to_normalize:
-            if name not in self.profile and name not in self.registry:
-                raise UnknownFieldError(name, known)
+        self._check_fields(self.config)
         self.cache: ValueCache = (
             NullCache() if batching == "leads" else (cache if cache is not None else LRUCache())
         )
@@ -332,16 +330,103 @@ class Normalizer:
 
         `last_report` is set when the iterator is exhausted.
         """
-        stats = RunStats(
-            model_id=self.backend.model_id if self.backend is not None else None,
-            prompt_version=self.prompt_version if self.backend is not None else None,
-            prices=self.prices,
-        )
+        stats = self._new_stats()
         started = time.monotonic()
         numbered = enumerate(records)
         while chunk := list(itertools.islice(numbered, self.chunk_size)):
             yield from self._process(chunk, stats)
+        self._finish(stats, started)
+
+    def run(
+        self,
+        store: LeadStore,
+        *,
+        force: bool = False,
+        limit: int | None = None,
+        now_ms: int | None = None,
+    ) -> RunReport:
+        """Run the seed's scheduled job on a lead store and return its report.
+
+        Reads the store's config item (as the seed does at every run) over this normalizer's
+        config; does nothing if it says `enabled: false`. Then streams the leads whose
+        `normalizedAt` is missing or older than the TTL (all of them with `force`), at most
+        `limit` (default: `max_leads_per_run`), normalizes them a chunk at a time, and saves
+        each lead conditionally: a lead changed or deleted since it was read is skipped and
+        counted, never overwritten. Originals are never written.
+
+        If an exception escapes (a bug in a custom backend, a store failure), every lead is
+        either fully saved or untouched, and the next run picks up the rest.
+
+        Args:
+            store: Where the leads are (`open_store("sqlite:///leads.db")`, ...).
+            force: Normalize every lead, whatever its `normalizedAt` (the seed's `forceAll`).
+            limit: At most this many leads; default the config's `max_leads_per_run`.
+            now_ms: The run's clock in epoch milliseconds (default: now); it selects by TTL
+                and is written as `normalizedAt` and `updatedAt`.
+        """
+        started = time.monotonic()
+        stored = store.load_config()
+        config = self.config.with_stored(stored) if stored else self.config
+        stats = self._new_stats()
+        if not config.enabled:
+            stats.enabled = False
+            logger.info("normalization is disabled by the configuration; nothing to do")
+            return self._finish(stats, started)
+        self._check_fields(config)
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        cap = config.max_leads_per_run if limit is None else limit
+        due = store.iter_due(
+            now_ms=now, ttl_days=config.normalization_ttl_days, force=force, limit=cap
+        )
+        meta_base = {
+            "promptVersion": self.prompt_version,
+            "modelId": self.backend.model_id if self.backend is not None else None,
+        }
+        position = 0
+        while chunk := list(itertools.islice(due, self.chunk_size)):
+            numbered = [(position + i, lead.item) for i, lead in enumerate(chunk)]
+            position += len(chunk)
+            for lead, result in zip(chunk, self._process(numbered, stats, config), strict=True):
+                if result.error is not None:
+                    continue
+                update = LeadUpdate(
+                    normalized_data=result.normalized,
+                    meta={
+                        **meta_base,
+                        "source": result.sources,
+                        "flags": {name: list(flags) for name, flags in result.flags.items()},
+                    },
+                    timestamp_ms=now,
+                )
+                status = store.save(lead, update)
+                if status == "saved":
+                    stats.add("records_saved")
+                else:
+                    stats.add("records_skipped")
+                    stats.tally(stats.skipped, status)
+                    logger.info(
+                        "lead %s was %s; not saved",
+                        lead.lead_id,
+                        "changed" if status == "conflict" else "deleted",
+                    )
+        return self._finish(stats, started)
+
+    def _new_stats(self) -> RunStats:
+        return RunStats(
+            model_id=self.backend.model_id if self.backend is not None else None,
+            prompt_version=self.prompt_version if self.backend is not None else None,
+            prices=self.prices,
+        )
+
+    def _finish(self, stats: RunStats, started: float) -> RunReport:
         self.last_report = stats.freeze(time.monotonic() - started)
+        return self.last_report
+
+    def _check_fields(self, config: NormalizationConfig) -> None:
+        known = set(self.profile.names) | set(self.registry.fields)
+        for name in config.fields_to_normalize:
+            if name not in self.profile and name not in self.registry:
+                raise UnknownFieldError(name, known)
 
     def normalize_one(self, record: Mapping[str, Any], *, position: int = 0) -> NormalizedRecord:
         """Normalize one record (see `normalize`)."""
@@ -392,7 +477,13 @@ class Normalizer:
             return True
         return not rules.confident
 
-    def _process(self, chunk: Sequence[tuple[int, Any]], stats: RunStats) -> list[NormalizedRecord]:
+    def _process(
+        self,
+        chunk: Sequence[tuple[int, Any]],
+        stats: RunStats,
+        config: NormalizationConfig | None = None,
+    ) -> list[NormalizedRecord]:
+        config = config or self.config
         pending: list[_Pending | NormalizedRecord] = []
         slots: dict[Hashable, _Slot] = {}
         hits: dict[Hashable, FieldResult] = {}
@@ -410,14 +501,14 @@ class Normalizer:
                 )
                 continue
             original = MappingProxyType(dict(record))
-            record_id = original.get(self.config.id_field)
+            record_id = original.get(config.id_field)
             rid = (
                 str(record_id)
                 if isinstance(record_id, str | int) and record_id != ""
                 else f"#{position}"
             )
             results: dict[str, FieldResult | Hashable] = {}
-            for name in self.config.fields_to_normalize:
+            for name in config.fields_to_normalize:
                 if name not in original:
                     continue
                 rules, text = self._rules(name, original[name])
@@ -443,7 +534,7 @@ class Normalizer:
                 slots.setdefault(key, _Slot(key, name, spec, text, rules))
             pending.append(_Pending(position, rid, original, results))
 
-        decided = self._ask_model(list(slots.values()), stats) if slots else {}
+        decided = self._ask_model(list(slots.values()), stats, config.batch_size) if slots else {}
 
         out: list[NormalizedRecord] = []
         for item in pending:
@@ -468,8 +559,7 @@ class Normalizer:
 
     # -- the model pass --------------------------------------------------------------------
 
-    def _batches(self, slots: list[_Slot]) -> list[list[_Slot]]:
-        size = self.config.batch_size
+    def _batches(self, slots: list[_Slot], size: int) -> list[list[_Slot]]:
         if self.batching == "leads":
             # The seed's way: all the fields of `batch_size` leads in one call.
             by_lead: dict[Hashable, list[_Slot]] = {}
@@ -499,9 +589,11 @@ class Normalizer:
             return cost is not None and cost > self.budget.max_usd
         return False
 
-    def _ask_model(self, slots: list[_Slot], stats: RunStats) -> dict[Hashable, FieldResult]:
+    def _ask_model(
+        self, slots: list[_Slot], stats: RunStats, batch_size: int
+    ) -> dict[Hashable, FieldResult]:
         decided: dict[Hashable, FieldResult] = {}
-        queue: deque[list[_Slot]] = deque(self._batches(slots))
+        queue: deque[list[_Slot]] = deque(self._batches(slots, batch_size))
         in_flight: dict[Future[_CallResult], tuple[list[_Slot], Usage]] = {}
         reserved = Usage()
         with ThreadPoolExecutor(

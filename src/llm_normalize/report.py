@@ -71,7 +71,10 @@ class RunReport(BaseModel):
         records_in: Records read.
         records_normalized: Records normalized without a record-level error.
         records_failed: Records that could not be normalized at all.
-        records_skipped: Records left alone (changed since read, or deleted), for stores.
+        records_saved: Leads written back to a store (`Normalizer.run`).
+        records_skipped: Leads not written back because they changed since they were read,
+            or were deleted (`Normalizer.run`).
+        skipped_by_reason: The same, by reason (``"conflict"``, ``"missing"``).
         fields_normalized: Field values normalized.
         fields_changed: Field values whose normalized value differs from the original.
         values_by_source: How many field values each source decided (rules, llm, cache).
@@ -104,7 +107,9 @@ class RunReport(BaseModel):
     records_in: int = 0
     records_normalized: int = 0
     records_failed: int = 0
+    records_saved: int = 0
     records_skipped: int = 0
+    skipped_by_reason: dict[str, int] = {}
     fields_normalized: int = 0
     fields_changed: int = 0
     values_by_source: dict[str, int] = {}
@@ -189,6 +194,7 @@ class RunStats:
     item_errors: Counter[str] = field(default_factory=Counter)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     review_by_field: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
     stopped_early: str | None = None
     enabled: bool = True
@@ -224,7 +230,9 @@ class RunStats:
                 records_in=c["records_in"],
                 records_normalized=c["records_normalized"],
                 records_failed=c["records_failed"],
+                records_saved=c["records_saved"],
                 records_skipped=c["records_skipped"],
+                skipped_by_reason=dict(self.skipped),
                 fields_normalized=c["fields_normalized"],
                 fields_changed=c["fields_changed"],
                 values_by_source=dict(self.sources),

@@ -1,0 +1,119 @@
+"""Lead stores: where the scheduled job reads leads and writes results back.
+
+`open_store(url)` opens one by URL:
+
+| URL | store |
+|---|---|
+| `sqlite:///leads.db`, `sqlite:////abs/path.db` | `SQLiteLeadStore`, the embedded default |
+| `dynamodb://TABLE?config_table=CONFIG&region=us-east-1&endpoint_url=...&segments=4` | `DynamoDBLeadStore` |
+| `memory://` | `MemoryLeadStore`, for tests and notebooks |
+
+Each store module is imported only when its store is opened: SQLite needs the standard
+library only, DynamoDB imports boto3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from llm_normalize.exceptions import ConfigurationError
+from llm_normalize.stores.base import (
+    LEAD_ID,
+    NORMALIZATION_ATTRIBUTES,
+    LeadStore,
+    LeadUpdate,
+    SaveStatus,
+    StoredLead,
+    needs_normalization,
+    ttl_cutoff_ms,
+)
+
+if TYPE_CHECKING:
+    from llm_normalize.stores.dynamodb import DynamoDBLeadStore
+    from llm_normalize.stores.memory import MemoryLeadStore
+    from llm_normalize.stores.sqlite import SQLiteLeadStore
+
+__all__ = [
+    "LEAD_ID",
+    "NORMALIZATION_ATTRIBUTES",
+    "DynamoDBLeadStore",
+    "LeadStore",
+    "LeadUpdate",
+    "MemoryLeadStore",
+    "SQLiteLeadStore",
+    "SaveStatus",
+    "StoredLead",
+    "needs_normalization",
+    "open_store",
+    "ttl_cutoff_ms",
+]
+
+_DYNAMODB_OPTIONS = frozenset({"config_table", "region", "endpoint_url", "segments"})
+
+
+def open_store(url: str) -> LeadStore:
+    """Open a lead store by URL (see the module docstring for the forms).
+
+    Raises:
+        ConfigurationError: The URL's scheme is unknown or it is malformed.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        # sqlite:///relative.db -> "relative.db"; sqlite:////abs.db -> "/abs.db"
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if parts.netloc or not path:
+            raise ConfigurationError(
+                "a SQLite store URL is sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            )
+        from llm_normalize.stores.sqlite import SQLiteLeadStore
+
+        return SQLiteLeadStore(path)
+    if scheme == "dynamodb":
+        table = unquote(parts.netloc)
+        if not table:
+            raise ConfigurationError("a DynamoDB store URL is dynamodb://TABLE[?config_table=...]")
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        unknown = set(options) - _DYNAMODB_OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"unknown DynamoDB store option(s) {sorted(unknown)}; known: {sorted(_DYNAMODB_OPTIONS)}"
+            )
+        try:
+            segments = int(options.get("segments", "1"))
+        except ValueError:
+            raise ConfigurationError("segments must be a whole number") from None
+        from llm_normalize.stores.dynamodb import DynamoDBLeadStore
+
+        return DynamoDBLeadStore(
+            table,
+            config_table=options.get("config_table"),
+            region_name=options.get("region"),
+            endpoint_url=options.get("endpoint_url"),
+            segments=segments,
+        )
+    if scheme == "memory":
+        from llm_normalize.stores.memory import MemoryLeadStore
+
+        return MemoryLeadStore()
+    raise ConfigurationError(
+        f"unknown store URL scheme {parts.scheme!r}; use sqlite:///path.db, dynamodb://TABLE or memory://"
+    )
+
+
+def __getattr__(name: str) -> object:
+    # The store classes load on first use, so importing this package does not import boto3.
+    if name == "SQLiteLeadStore":
+        from llm_normalize.stores.sqlite import SQLiteLeadStore
+
+        return SQLiteLeadStore
+    if name == "DynamoDBLeadStore":
+        from llm_normalize.stores.dynamodb import DynamoDBLeadStore
+
+        return DynamoDBLeadStore
+    if name == "MemoryLeadStore":
+        from llm_normalize.stores.memory import MemoryLeadStore
+
+        return MemoryLeadStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
