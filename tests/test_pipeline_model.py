@@ -355,3 +355,5 @@ class TestReport:
         assert normalizer.last_report is not None
         assert normalizer.last_report.model_id is None
         assert normalizer.last_report.model_calls == 0
+        assert normalizer.last_report.prompt_version == normalizer.run_version
+        assert normalizer.run_version.startswith("rules-")

@@ -2,6 +2,10 @@
 
     llm-normalize normalize INPUT [-o OUTPUT] [--fields a,b] [--format jsonl|csv]
                             [--backend rules|fake|bedrock] [--model-id ID] [--region R] ...
+    llm-normalize import FILE --store URL
+    llm-normalize run --store URL [--force-all] [--limit N] [--backend ...] [--json]
+    llm-normalize rollback --store URL --prompt-version V
+    llm-normalize export --store URL -o FILE
 
 Exit status: 0 when every line was read, 1 when some lines were malformed (the others are
 still normalized and written), 2 for a usage error (missing file, unknown field, bad option).
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -21,9 +26,19 @@ from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.exceptions import LLMNormalizeError
-from llm_normalize.files import BadLine, Row, detect_format, read_records, write_csv, write_jsonl
+from llm_normalize.files import (
+    BadLine,
+    FileFormat,
+    Row,
+    detect_format,
+    read_records,
+    write_csv,
+    write_items,
+    write_jsonl,
+)
 from llm_normalize.pipeline import Budget, NormalizedRecord, Normalizer
 from llm_normalize.report import RunReport
+from llm_normalize.stores import LEAD_ID, open_store
 
 __all__ = ["main"]
 
@@ -73,7 +88,63 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="A,B",
         help="comma-separated fields to normalize (default: the seven seed fields)",
     )
-    model = normalize.add_argument_group("model")
+    _add_model_options(normalize)
+    normalize.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the run report as JSON to FILE (no field values)",
+    )
+    normalize.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors on standard error"
+    )
+
+    store_help = (
+        "the lead store: sqlite:///leads.db, dynamodb://TABLE[?config_table=...], memory://"
+    )
+    importer = commands.add_parser(
+        "import",
+        help="load leads from a JSONL or CSV file into a store",
+        description="Create or replace leads in a store; a leadId is generated where missing.",
+    )
+    importer.add_argument("input", metavar="FILE", help="a .jsonl or .csv file of leads")
+    importer.add_argument("--store", required=True, metavar="URL", help=store_help)
+    importer.add_argument("--format", choices=("jsonl", "csv"), help="the input format")
+
+    runner = commands.add_parser(
+        "run",
+        help="run the scheduled job on a store: normalize the leads that are due",
+        description=(
+            "Normalize the leads never normalized or older than the TTL (all with --force-all), "
+            "at most --limit (default: maxLeadsPerRun), and save each result beside its "
+            "originals, unless the lead changed meanwhile."
+        ),
+    )
+    runner.add_argument("--store", required=True, metavar="URL", help=store_help)
+    runner.add_argument("--force-all", action="store_true", help="normalize every lead again")
+    runner.add_argument("--limit", type=int, help="at most this many leads")
+    runner.add_argument("--json", action="store_true", help="print the report as JSON")
+    runner.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_model_options(runner)
+
+    rollback = commands.add_parser(
+        "rollback",
+        help="remove what one prompt version wrote, so the next run redoes those leads",
+    )
+    rollback.add_argument("--store", required=True, metavar="URL", help=store_help)
+    rollback.add_argument("--prompt-version", required=True, metavar="V")
+
+    exporter = commands.add_parser(
+        "export", help="write a store's leads, originals with their normalized values, to a file"
+    )
+    exporter.add_argument("--store", required=True, metavar="URL", help=store_help)
+    exporter.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
+    )
+    return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_argument_group("model")
     model.add_argument(
         "--backend",
         choices=("rules", "fake", "bedrock"),
@@ -106,15 +177,6 @@ def _build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--max-usd", type=float, help="stop calling the model past this estimated cost"
     )
-    normalize.add_argument(
-        "--report",
-        metavar="FILE",
-        help="also write the run report as JSON to FILE (no field values)",
-    )
-    normalize.add_argument(
-        "-q", "--quiet", action="store_true", help="print nothing but errors on standard error"
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +185,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "normalize":
             return _normalize(args, sys.stderr)
+        if args.command == "import":
+            return _import(args, sys.stderr)
+        if args.command == "run":
+            return _run(args, sys.stderr)
+        if args.command == "rollback":
+            return _rollback(args, sys.stderr)
+        if args.command == "export":
+            return _export(args, sys.stderr)
     except (_UsageError, LLMNormalizeError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -145,6 +215,37 @@ def _normalize(args: argparse.Namespace, err: TextIO) -> int:
     overrides: dict[str, Any] = {}
     if args.fields:
         overrides["fields_to_normalize"] = args.fields
+    config, normalizer = _normalizer(args, **overrides)
+
+    bad_lines: list[BadLine] = []
+    good_rows = _read_good_rows(args.input, in_format, bad_lines, err)
+
+    results: Iterator[NormalizedRecord]
+    if out_format == "jsonl":
+        results = write_jsonl(normalizer.iter_normalize(good_rows), output)
+    else:
+        # CSV needs its header first: hold the records to learn every column.
+        records = list(good_rows)
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        fields = [name for name in config.fields_to_normalize if name in columns]
+        results = write_csv(
+            normalizer.iter_normalize(records), output, columns=columns, fields=fields
+        )
+    for _ in results:
+        pass
+    report = normalizer.last_report
+    assert report is not None  # set once the results are exhausted
+
+    if args.report:
+        Path(args.report).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if not args.quiet:
+        print(_describe(report, len(bad_lines), args.input, output), file=err)
+    return EXIT_BAD_LINES if bad_lines else EXIT_OK
+
+
+def _normalizer(
+    args: argparse.Namespace, **overrides: Any
+) -> tuple[NormalizationConfig, Normalizer]:
     if args.model_id:
         overrides["model_id"] = args.model_id
     config = NormalizationConfig.resolve(**overrides)
@@ -158,9 +259,13 @@ def _normalize(args: argparse.Namespace, err: TextIO) -> int:
         requests_per_second=args.rps,
         budget=budget,
     )
+    return config, normalizer
 
-    bad_lines: list[BadLine] = []
-    rows = read_records(args.input, in_format)  # checks the file now, before any output
+
+def _read_good_rows(
+    path: str, fmt: FileFormat, bad_lines: list[BadLine], err: TextIO
+) -> Iterator[dict[str, Any]]:
+    rows = read_records(path, fmt)  # checks the file now, before any output
 
     def good_rows() -> Iterator[dict[str, Any]]:
         for item in rows:
@@ -169,34 +274,107 @@ def _normalize(args: argparse.Namespace, err: TextIO) -> int:
             else:
                 bad_lines.append(item)
                 if len(bad_lines) <= _MAX_LISTED_BAD_LINES:
-                    print(f"{PROG}: {args.input}: line {item.line}: {item.problem}", file=err)
+                    print(f"{PROG}: {path}: line {item.line}: {item.problem}", file=err)
+        if len(bad_lines) > _MAX_LISTED_BAD_LINES:
+            print(
+                f"{PROG}: ... and {len(bad_lines) - _MAX_LISTED_BAD_LINES} more malformed lines",
+                file=err,
+            )
 
-    results: Iterator[NormalizedRecord]
-    if out_format == "jsonl":
-        results = write_jsonl(normalizer.iter_normalize(good_rows()), output)
-    else:
-        # CSV needs its header first: hold the records to learn every column.
-        records = list(good_rows())
-        columns = list(dict.fromkeys(key for record in records for key in record))
-        fields = [name for name in config.fields_to_normalize if name in columns]
-        results = write_csv(
-            normalizer.iter_normalize(records), output, columns=columns, fields=fields
-        )
-    for _ in results:
-        pass
-    report = normalizer.last_report
-    assert report is not None  # set once the results are exhausted
+    return good_rows()
 
-    if len(bad_lines) > _MAX_LISTED_BAD_LINES:
-        print(
-            f"{PROG}: ... and {len(bad_lines) - _MAX_LISTED_BAD_LINES} more malformed lines",
-            file=err,
-        )
-    if args.report:
-        Path(args.report).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    if not args.quiet:
-        print(_describe(report, len(bad_lines), args.input, output), file=err)
+
+def _import(args: argparse.Namespace, err: TextIO) -> int:
+    fmt = detect_format(args.input, args.format)
+    bad_lines: list[BadLine] = []
+    rows = _read_good_rows(args.input, fmt, bad_lines, err)
+    generated = 0
+
+    def with_ids() -> Iterator[dict[str, Any]]:
+        nonlocal generated
+        for record in rows:
+            lead_id = record.get(LEAD_ID)
+            if not isinstance(lead_id, str) or not lead_id.strip():
+                record = {
+                    LEAD_ID: str(uuid.uuid4()),
+                    **{k: v for k, v in record.items() if k != LEAD_ID},
+                }
+                generated += 1
+            yield record
+
+    store = open_store(args.store)
+    try:
+        count = store.put(with_ids())
+    finally:
+        store.close()
+    print(
+        f"{PROG}: {count} leads imported into {_store_label(args.store)} "
+        f"({generated} leadIds generated; {len(bad_lines)} malformed lines skipped)",
+        file=err,
+    )
     return EXIT_BAD_LINES if bad_lines else EXIT_OK
+
+
+def _run(args: argparse.Namespace, err: TextIO) -> int:
+    _, normalizer = _normalizer(args)
+    store = open_store(args.store)
+    progress = None if args.no_progress or not err.isatty() else _progress_bar(err)
+    try:
+        report = normalizer.run(
+            store,
+            force=args.force_all,
+            limit=args.limit,
+            progress=progress.update if progress is not None else None,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+        store.close()
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(report.summary())
+    return EXIT_OK
+
+
+def _progress_bar(err: TextIO) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the optional extra is not installed: no bar
+        return None
+    return tqdm(desc="leads", unit="lead", file=err, leave=False)
+
+
+def _rollback(args: argparse.Namespace, err: TextIO) -> int:
+    store = open_store(args.store)
+    try:
+        count = store.rollback(args.prompt_version)
+    finally:
+        store.close()
+    print(
+        f"{PROG}: {count} leads rolled back from prompt version {args.prompt_version!r} "
+        f"in {_store_label(args.store)}; the next run normalizes them again",
+        file=err,
+    )
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, err: TextIO) -> int:
+    output: str = args.output
+    fmt: FileFormat = "jsonl" if output == "-" else detect_format(output)
+    store = open_store(args.store)
+    try:
+        count = write_items(store.scan(), None if output == "-" else output, fmt)
+    finally:
+        store.close()
+    target = "standard output" if output == "-" else output
+    print(f"{PROG}: {count} leads exported from {_store_label(args.store)} to {target}", file=err)
+    return EXIT_OK
+
+
+def _store_label(url: str) -> str:
+    # Only the scheme and the name: query options may carry endpoints, never values.
+    return url.split("?", 1)[0]
 
 
 def _backend(args: argparse.Namespace, config: NormalizationConfig) -> Backend | None:

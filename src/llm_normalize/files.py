@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ __all__ = [
     "read_records",
     "record_to_json",
     "write_csv",
+    "write_items",
     "write_jsonl",
 ]
 
@@ -244,3 +245,53 @@ def _cell(value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def write_items(
+    items: Iterable[Mapping[str, Any]], path: str | os.PathLike[str] | None, fmt: FileFormat
+) -> int:
+    """Write stored lead items (the export command); returns how many.
+
+    JSONL: each item as stored. CSV: the original attributes, then a `<field>_normalized`
+    column for every field found in any `normalizedData`, then `normalization_review`
+    (the fields flagged for review). CSV holds the items in memory to learn its columns.
+    """
+    if fmt == "jsonl":
+        count = 0
+        with _atomic_writer(path) as stream:
+            for item in items:
+                stream.write(json.dumps(dict(item), ensure_ascii=False, default=str))
+                stream.write("\n")
+                count += 1
+        return count
+    rows = [dict(item) for item in items]
+    own = {"normalizedData", "normalizationMeta", "normalizedAt", "updatedAt"}
+    columns = list(dict.fromkeys(k for row in rows for k in row if k not in own))
+    for extra in ("normalizedAt", "updatedAt"):
+        if any(extra in row for row in rows):
+            columns.append(extra)
+    fields = list(
+        dict.fromkeys(
+            name
+            for row in rows
+            if isinstance(row.get("normalizedData"), Mapping)
+            for name in row["normalizedData"]
+        )
+    )
+    with _atomic_writer(path) as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            [*columns, *(f"{name}_normalized" for name in fields), "normalization_review"]
+        )
+        for row in rows:
+            data = row.get("normalizedData")
+            data = data if isinstance(data, Mapping) else {}
+            meta = row.get("normalizationMeta")
+            flags = meta.get("flags") if isinstance(meta, Mapping) else None
+            review = sorted(flags) if isinstance(flags, Mapping) else []
+            writer.writerow(
+                [_cell(row.get(name)) for name in columns]
+                + [_cell(data.get(name)) for name in fields]
+                + [";".join(review)]
+            )
+    return len(rows)

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias
 
 from llm_normalize._names import field_key
+from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend, ModelRequest, Usage
 from llm_normalize.backends.retry import RetryPolicy
 from llm_normalize.cache import LRUCache, NullCache, ValueCache, cache_key
@@ -344,6 +345,7 @@ class Normalizer:
         force: bool = False,
         limit: int | None = None,
         now_ms: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> RunReport:
         """Run the seed's scheduled job on a lead store and return its report.
 
@@ -363,6 +365,8 @@ class Normalizer:
             limit: At most this many leads; default the config's `max_leads_per_run`.
             now_ms: The run's clock in epoch milliseconds (default: now); it selects by TTL
                 and is written as `normalizedAt` and `updatedAt`.
+            progress: Called with the number of leads just handled, after each chunk
+                (a progress bar's `update`).
         """
         started = time.monotonic()
         stored = store.load_config()
@@ -379,7 +383,7 @@ class Normalizer:
             now_ms=now, ttl_days=config.normalization_ttl_days, force=force, limit=cap
         )
         meta_base = {
-            "promptVersion": self.prompt_version,
+            "promptVersion": self.run_version,
             "modelId": self.backend.model_id if self.backend is not None else None,
         }
         position = 0
@@ -411,10 +415,21 @@ class Normalizer:
                     )
         return self._finish(stats, started)
 
+    @property
+    def run_version(self) -> str:
+        """What a run records as `normalizationMeta.promptVersion`, and rolls back by.
+
+        The prompt version when a model is in use; without one, `rules-<library version>`,
+        since the rules alone decided and a new release may decide differently.
+        """
+        if self.backend is None:
+            return f"rules-{__version__}"
+        return self.prompt_version
+
     def _new_stats(self) -> RunStats:
         return RunStats(
             model_id=self.backend.model_id if self.backend is not None else None,
-            prompt_version=self.prompt_version if self.backend is not None else None,
+            prompt_version=self.run_version,
             prices=self.prices,
         )
 

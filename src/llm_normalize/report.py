@@ -143,7 +143,7 @@ class RunReport(BaseModel):
         rows = [
             (
                 "records",
-                f"{self.records_in} in, {self.records_normalized} normalized, {self.records_failed} failed, {self.records_skipped} skipped",
+                f"{self.records_in} in, {self.records_normalized} normalized, {self.records_failed} failed, {self.records_saved} saved, {self.records_skipped} skipped",
             ),
             (
                 "fields",

@@ -117,7 +117,9 @@ def ttl_cutoff_ms(now_ms: int, ttl_days: float) -> int:
     return now_ms - int(ttl_days * _MS_PER_DAY)
 
 
-def needs_normalization(item: Mapping[str, Any], *, now_ms: int, ttl_days: float, force: bool) -> bool:
+def needs_normalization(
+    item: Mapping[str, Any], *, now_ms: int, ttl_days: float, force: bool
+) -> bool:
     """The seed's selection: never normalized, or normalized before the TTL cutoff.
 
     A `normalizedAt` that is not a number (a string written by another tool) counts as

@@ -1,0 +1,524 @@
+"""`SQLiteLeadStore`: the embedded default, leads in one local SQLite file (stdlib `sqlite3`).
+
+The CLI and notebooks use it with no AWS at all. The file holds two tables:
+
+- the leads table (`leads` unless named otherwise):
+  `lead_id TEXT PRIMARY KEY, item TEXT NOT NULL, normalized_at INTEGER, updated_at TEXT`.
+  `item` is the whole lead as JSON (UTF-8, `ensure_ascii=False`), in the seed's shape.
+  `normalized_at` (the item's `normalizedAt` if it is a number, else NULL; indexed) and
+  `updated_at` (the item's `updatedAt` as canonical JSON, NULL if absent) are copies kept in
+  sync by this class, for the TTL selection and the conditional update. A tool that edits
+  `item` directly must update them too.
+- `config(config_id TEXT PRIMARY KEY, item TEXT NOT NULL)`: the seed's
+  `normalization-settings` item, as JSON, if one was stored.
+
+How it keeps the contract:
+
+- The file runs in WAL mode, so readers (another notebook, `export`) never block the job.
+- `iter_due` and `scan` read in pages ordered by `leadId` (`WHERE lead_id > last LIMIT n`),
+  never the whole table, and never hold a transaction between pages: saving the lead just
+  read, from the same thread or another, is safe.
+- `save` reads and writes inside `BEGIN IMMEDIATE`, and its `UPDATE` is still guarded
+  (`WHERE lead_id = ? AND updated_at IS ?`): an edit committed from another connection in
+  between is a `"conflict"`, a deleted lead is `"missing"` and is never re-created.
+- One connection per store, guarded by a lock (`check_same_thread=False`): one store can be
+  shared by threads. Several stores (or processes) on one file wait for each other's
+  writes up to `timeout_s`.
+- Values go in and come out as JSON: `str`, `int`, `float`, `bool`, `None`, lists and
+  string-keyed dicts round-trip exactly. `Decimal` (from DynamoDB) is written as `int` or
+  `float`, sets as sorted lists. NaN and infinity are refused, as DynamoDB refuses them.
+- Every `sqlite3` error becomes a `StorageError` naming the file and the operation,
+  never a value.
+
+Example:
+    >>> store = SQLiteLeadStore(":memory:")
+    >>> store.put([{"leadId": "a1", "ciudad": "bogota"}])
+    1
+    >>> store.get("a1")
+    {'leadId': 'a1', 'ciudad': 'bogota'}
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+from llm_normalize.exceptions import ConfigurationError, StorageError
+from llm_normalize.stores.base import (
+    LEAD_ID,
+    NORMALIZATION_META,
+    NORMALIZED_AT,
+    NORMALIZED_DATA,
+    UPDATED_AT,
+    LeadUpdate,
+    SaveStatus,
+    StoredLead,
+    ttl_cutoff_ms,
+)
+
+__all__ = ["SQLiteLeadStore"]
+
+logger = logging.getLogger(__name__)
+
+CONFIG_ID: Final = "normalization-settings"
+"""The key of the seed's config item."""
+
+_CONFIG_TABLE: Final = "config"
+_LEAD_COLUMNS: Final = ("lead_id", "item", "normalized_at", "updated_at")
+_TABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_ROLLED_BACK: Final = (NORMALIZED_DATA, NORMALIZATION_META, NORMALIZED_AT)
+_MEMORY: Final = ":memory:"
+
+
+class SQLiteLeadStore:
+    """A `LeadStore` in a local SQLite file: WAL mode, paged reads, atomic conditional saves.
+
+    Args:
+        path: The database file; created with its parent directories if missing.
+            ``":memory:"`` gives a private in-memory database.
+        table: The leads table's name (letters, digits and ``_``; not ``config``).
+        config: If given, stored as the seed's `normalization-settings` item (replacing
+            any stored one); if not, a config already in the file is kept.
+        page_size: How many leads `iter_due`, `scan` and `rollback` read per query.
+        timeout_s: How long to wait for another connection's write lock.
+
+    Raises:
+        ConfigurationError: A bad table name or page size, or a config that is not a mapping.
+        StorageError: The file cannot be opened or created, is not an SQLite database, or
+            its leads table has other columns.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        table: str = "leads",
+        config: Mapping[str, Any] | None = None,
+        page_size: int = 500,
+        timeout_s: float = 5.0,
+    ) -> None:
+        if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
+            raise ConfigurationError(
+                f"table {table!r} is not a valid name (letters, digits and _, at most 63)"
+            )
+        if table.lower() == _CONFIG_TABLE or table.lower().startswith("sqlite_"):
+            raise ConfigurationError(f"table {table!r} is reserved; choose another name")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ConfigurationError(f"page_size must be a positive integer, got {page_size!r}")
+        self._path = os.fspath(path)
+        self._table = table
+        self._page_size = page_size
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn = self._open(timeout_s)
+        if config is not None:
+            self.set_config(config)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._conn is None else ""
+        return f"{type(self).__name__}({self._path!r}, table={self._table!r}{state})"
+
+    def __enter__(self) -> SQLiteLeadStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def path(self) -> str:
+        """The database file, as given."""
+        return self._path
+
+    @property
+    def table(self) -> str:
+        """The leads table's name."""
+        return self._table
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _open(self, timeout_s: float) -> sqlite3.Connection:
+        if self._path != _MEMORY:
+            try:
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"SQLite store {self._path!r}: cannot create its directory: {exc.strerror}"
+                ) from exc
+        with self._errors("open"):
+            # isolation_level=None: no implicit transactions; we BEGIN and COMMIT ourselves.
+            conn = sqlite3.connect(
+                self._path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
+        try:
+            with self._errors("open"):
+                conn.execute("PRAGMA journal_mode=WAL")
+                # Safe with WAL: a power cut may lose the last commits, never corrupt the file.
+                conn.execute("PRAGMA synchronous=NORMAL")
+                self._create_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        table = self._quoted_table
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} ("
+                "lead_id TEXT PRIMARY KEY, item TEXT NOT NULL, "
+                "normalized_at INTEGER, updated_at TEXT)"
+            )
+            conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{self._table}_normalized_at" '
+                f"ON {table} (normalized_at)"
+            )
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {_CONFIG_TABLE} "
+                "(config_id TEXT PRIMARY KEY, item TEXT NOT NULL)"
+            )
+            columns = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if columns != _LEAD_COLUMNS:
+            raise StorageError(
+                f"SQLite store {self._path!r}: table {self._table!r} exists with columns "
+                f"{', '.join(columns)}, not {', '.join(_LEAD_COLUMNS)}"
+            )
+
+    @property
+    def _quoted_table(self) -> str:
+        return f'"{self._table}"'
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(f"SQLite store {self._path!r} is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            # sqlite3 messages name tables, columns and files, never bound values.
+            raise StorageError(f"SQLite store {self._path!r}: {action} failed: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
+        """Hold the lock and a write transaction (`BEGIN IMMEDIATE`): all or nothing."""
+        with self._lock, self._errors(action):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                # Also after a failed COMMIT (busy): never leave the transaction open.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, action: str, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        with self._lock, self._errors(action):
+            return self._connection().execute(sql, parameters).fetchall()
+
+    # -- the contract ----------------------------------------------------------------------
+
+    def iter_due(
+        self, *, now_ms: int, ttl_days: float, force: bool = False, limit: int | None = None
+    ) -> Iterator[StoredLead]:
+        """Stream the leads due for normalization, in `leadId` order, at most `limit`.
+
+        A lead is due if its `normalizedAt` is missing, not a number, or older than the TTL
+        cutoff; with `force` every lead is. Leads are read `page_size` at a time; each page
+        sees the writes committed before it.
+
+        Raises:
+            ConfigurationError: `limit` is negative.
+            StorageError: The database failed or the store is closed.
+        """
+        if limit is not None and limit < 0:
+            raise ConfigurationError(f"limit must be None or >= 0, got {limit}")
+        condition = "" if force else "AND (normalized_at IS NULL OR normalized_at < ?)"
+        extra: tuple[Any, ...] = () if force else (_clamp(ttl_cutoff_ms(now_ms, ttl_days)),)
+        sql = (
+            f"SELECT lead_id, item FROM {self._quoted_table} "
+            f"WHERE lead_id > ? {condition} ORDER BY lead_id LIMIT ?"
+        )
+        return (
+            StoredLead(lead_id=lead_id, item=item)
+            for lead_id, item in self._pages("select due leads", sql, extra, limit)
+        )
+
+    def _pages(
+        self, action: str, sql: str, extra: tuple[Any, ...], limit: int | None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Run a keyset-paged query (`lead_id > ?` ... `LIMIT ?`); yield decoded items."""
+        last = ""
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = self._page_size if remaining is None else min(self._page_size, remaining)
+            rows = self._read(action, sql, (last, *extra, size))
+            for lead_id, text in rows:
+                yield lead_id, self._decode(text, lead_id)
+            if remaining is not None:
+                remaining -= len(rows)
+            if len(rows) < size:
+                return
+            last = rows[-1][0]
+
+    def save(self, lead: StoredLead, update: LeadUpdate) -> SaveStatus:
+        """Write the update's four attributes if the lead exists and its `updatedAt` is unchanged.
+
+        Returns:
+            `"saved"`, `"conflict"` (the lead's `updatedAt` changed since it was read) or
+            `"missing"` (the lead was deleted; it is not re-created).
+
+        Raises:
+            ConfigurationError: The update holds a value JSON cannot carry.
+            StorageError: The database failed or the store is closed.
+        """
+        seen = _updated_at_key(lead.seen_updated_at)
+        attributes = update.attributes()
+        with self._transaction("save") as conn:
+            row = conn.execute(
+                f"SELECT item, updated_at FROM {self._quoted_table} WHERE lead_id = ?",
+                (lead.lead_id,),
+            ).fetchone()
+            if row is None:
+                status: SaveStatus = "missing"
+            elif row[1] != seen:
+                status = "conflict"
+            else:
+                item = self._decode(row[0], lead.lead_id)
+                item.update(attributes)
+                cursor = conn.execute(
+                    f"UPDATE {self._quoted_table} "
+                    "SET item = ?, normalized_at = ?, updated_at = ? "
+                    "WHERE lead_id = ? AND updated_at IS ?",
+                    (*_columns(item, f"the update of lead {lead.lead_id!r}"), lead.lead_id, seen),
+                )
+                status = "saved" if cursor.rowcount == 1 else "conflict"
+        return status
+
+    def rollback(self, prompt_version: str) -> int:
+        """Remove what `prompt_version` wrote from every lead it normalized; return the count.
+
+        `updatedAt` is left as it is, so a rollback does not look like an edit. The whole
+        rollback is one transaction, read in pages.
+        """
+        count = 0
+        select = (
+            f"SELECT lead_id, item FROM {self._quoted_table} "
+            "WHERE lead_id > ? ORDER BY lead_id LIMIT ?"
+        )
+        update = (
+            f"UPDATE {self._quoted_table} SET item = ?, normalized_at = ?, updated_at = ? "
+            "WHERE lead_id = ?"
+        )
+        with self._transaction("rollback") as conn:
+            last = ""
+            while True:
+                rows = conn.execute(select, (last, self._page_size)).fetchall()
+                changes = []
+                for lead_id, text in rows:
+                    item = self._decode(text, lead_id)
+                    meta = item.get(NORMALIZATION_META)
+                    if isinstance(meta, Mapping) and meta.get("promptVersion") == prompt_version:
+                        for name in _ROLLED_BACK:
+                            item.pop(name, None)
+                        changes.append((*_columns(item, f"lead {lead_id!r}"), lead_id))
+                conn.executemany(update, changes)
+                count += len(changes)
+                if len(rows) < self._page_size:
+                    break
+                last = rows[-1][0]
+        logger.debug("rolled back %d leads in table %s", count, self._table)
+        return count
+
+    def put(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """Create or replace whole items in one transaction; return how many were written.
+
+        Items are consumed one at a time (a large import is never held in memory), and
+        written all or nothing.
+
+        Raises:
+            ConfigurationError: An item is not a mapping, has no non-empty string `leadId`,
+                or holds a value JSON cannot carry (the message gives its position);
+                nothing is written then.
+            StorageError: The database failed or the store is closed.
+        """
+        sql = (
+            f"INSERT OR REPLACE INTO {self._quoted_table} "
+            "(item, normalized_at, updated_at, lead_id) VALUES (?, ?, ?, ?)"
+        )
+        count = 0
+        with self._transaction("put") as conn:
+            for position, item in enumerate(items):
+                lead_id = _lead_id(item, position)
+                conn.execute(sql, (*_columns(item, f"item {position}"), lead_id))
+                count += 1
+        logger.debug("put %d leads into table %s", count, self._table)
+        return count
+
+    def get(self, lead_id: str) -> dict[str, Any] | None:
+        """Return one item, or `None`."""
+        rows = self._read(
+            "get", f"SELECT item FROM {self._quoted_table} WHERE lead_id = ?", (lead_id,)
+        )
+        return self._decode(rows[0][0], lead_id) if rows else None
+
+    def scan(self) -> Iterator[dict[str, Any]]:
+        """Stream every item in `leadId` order, `page_size` at a time."""
+        sql = (
+            f"SELECT lead_id, item FROM {self._quoted_table} "
+            "WHERE lead_id > ? ORDER BY lead_id LIMIT ?"
+        )
+        return (item for _, item in self._pages("scan", sql, (), None))
+
+    def delete(self, lead_id: str) -> bool:
+        """Remove one lead (as a user deleting it mid-run would); return whether it existed."""
+        with self._transaction("delete") as conn:
+            cursor = conn.execute(f"DELETE FROM {self._quoted_table} WHERE lead_id = ?", (lead_id,))
+            return cursor.rowcount == 1
+
+    def load_config(self) -> Mapping[str, Any] | None:
+        """Return the stored `normalization-settings` item, or `None` if there is none."""
+        rows = self._read(
+            "load config",
+            f"SELECT item FROM {_CONFIG_TABLE} WHERE config_id = ?",
+            (CONFIG_ID,),
+        )
+        return self._decode(rows[0][0], CONFIG_ID) if rows else None
+
+    def set_config(self, item: Mapping[str, Any] | None) -> None:
+        """Store the seed's `normalization-settings` item as given (`None` removes it).
+
+        Raises:
+            ConfigurationError: The item is not a mapping or holds a value JSON cannot carry.
+        """
+        if item is None:
+            with self._transaction("set config") as conn:
+                conn.execute(f"DELETE FROM {_CONFIG_TABLE} WHERE config_id = ?", (CONFIG_ID,))
+            return
+        if not isinstance(item, Mapping):
+            raise ConfigurationError("the config item must be a mapping")
+        text = _dumps(item, "the config item")
+        with self._transaction("set config") as conn:
+            conn.execute(
+                f"INSERT OR REPLACE INTO {_CONFIG_TABLE} (config_id, item) VALUES (?, ?)",
+                (CONFIG_ID, text),
+            )
+
+    def close(self) -> None:
+        """Close the connection; the store is unusable afterwards. Closing twice is harmless."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with self._errors("close"):
+                    conn.close()
+
+    def _decode(self, text: str, key: str) -> dict[str, Any]:
+        try:
+            item = json.loads(text)
+        except ValueError as exc:
+            raise StorageError(
+                f"SQLite store {self._path!r}: the item of {key!r} is not valid JSON"
+            ) from exc
+        if not isinstance(item, dict):
+            raise StorageError(
+                f"SQLite store {self._path!r}: the item of {key!r} is not a JSON object"
+            )
+        return item
+
+
+def _lead_id(item: object, position: int) -> str:
+    if not isinstance(item, Mapping):
+        raise ConfigurationError(f"item {position} is not a mapping")
+    lead_id = item.get(LEAD_ID)
+    if not isinstance(lead_id, str) or not lead_id:
+        raise ConfigurationError(f"item {position} has no {LEAD_ID} (a non-empty string)")
+    if not _encodable(lead_id):
+        raise ConfigurationError(f"item {position} has a {LEAD_ID} that is not valid unicode")
+    return lead_id
+
+
+def _columns(item: Mapping[str, Any], what: str) -> tuple[str, int | None, str | None]:
+    """`(item, normalized_at, updated_at)` column values of an item."""
+    return (
+        _dumps(item, what),
+        _normalized_at(item.get(NORMALIZED_AT)),
+        _updated_at_key(item.get(UPDATED_AT)),
+    )
+
+
+def _normalized_at(value: Any) -> int | None:
+    # As `needs_normalization` reads it: a bool or a non-number is "never normalized".
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return _clamp(int(value))
+
+
+def _clamp(ms: int) -> int:
+    # SQLite integers are 64-bit; a bigger timestamp is as good as the biggest one.
+    return max(_INT64_MIN, min(_INT64_MAX, ms))
+
+
+def _updated_at_key(value: Any) -> str | None:
+    """The `updated_at` column: canonical JSON of `updatedAt`, NULL when absent (or null).
+
+    `StoredLead.seen_updated_at` cannot tell an absent `updatedAt` from a null one, so
+    neither does the conditional update. JSON keeps `1`, `1.0` and `true` apart, as
+    DynamoDB keeps a number apart from a boolean.
+    """
+    if value is None:
+        return None
+    # ASCII keeps it encodable whatever the value; it is compared, never shown.
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_default
+    )
+
+
+def _dumps(item: Mapping[str, Any], what: str) -> str:
+    try:
+        text = json.dumps(item, ensure_ascii=False, allow_nan=False, default=_json_default)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigurationError(
+            f"{what} holds a value JSON cannot carry ({type(exc).__name__})"
+        ) from exc
+    if not _encodable(text):
+        # A lone surrogate cannot be stored as UTF-8; \u escapes carry it and load back equal.
+        text = json.dumps(item, ensure_ascii=True, allow_nan=False, default=_json_default)
+    return text
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(type(value).__name__)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
