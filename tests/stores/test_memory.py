@@ -15,7 +15,13 @@ DAY = 24 * 60 * 60 * 1000
 
 
 def lead(n: int, **extra: Any) -> dict[str, Any]:
-    return {"leadId": f"lead-{n:04d}", "ciudad": "bogota", "tags": ["a"], "nested": {"x": 1}, **extra}
+    return {
+        "leadId": f"lead-{n:04d}",
+        "ciudad": "bogota",
+        "tags": ["a"],
+        "nested": {"x": 1},
+        **extra,
+    }
 
 
 def update(version: str = "v1", at: int = NOW) -> LeadUpdate:
