@@ -12,7 +12,9 @@ SCRIPT = str(Path(sys.executable).parent / "llm-normalize")
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SCRIPT, *map(str, args)], capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [SCRIPT, *map(str, args)], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_seed_job_end_to_end(tmp_path: Path) -> None:
@@ -44,7 +46,10 @@ def test_seed_job_end_to_end(tmp_path: Path) -> None:
     exported = run("export", "--store", url, "-o", out)
     assert exported.returncode == 0, exported.stderr
     items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    originals = {lead["leadId"]: lead for lead in map(json.loads, SAMPLE.read_text(encoding="utf-8").splitlines())}
+    originals = {
+        lead["leadId"]: lead
+        for lead in map(json.loads, SAMPLE.read_text(encoding="utf-8").splitlines())
+    }
     assert len(items) == 2000
     own = {"normalizedData", "normalizedAt", "updatedAt", "normalizationMeta"}
     for item in items:
@@ -56,7 +61,10 @@ def test_force_all_and_summary(tmp_path: Path) -> None:
     """--force-all redoes everything; the human summary names counts, never values."""
     url = f"sqlite:///{tmp_path / 'leads.db'}"
     src = tmp_path / "in.jsonl"
-    src.write_text('{"nombres": "ZZQX CANARIO", "ciudad": "bogta"}\n{"leadId": "b", "ciudad": "cali"}\n', encoding="utf-8")
+    src.write_text(
+        '{"nombres": "ZZQX CANARIO", "ciudad": "bogta"}\n{"leadId": "b", "ciudad": "cali"}\n',
+        encoding="utf-8",
+    )
     assert run("import", src, "--store", url).returncode == 0
     assert run("run", "--store", url).returncode == 0
     forced = run("run", "--store", url, "--force-all")

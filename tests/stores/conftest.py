@@ -12,7 +12,7 @@ from llm_normalize.stores.base import LeadStore
 StoreFactory = Callable[..., LeadStore]
 
 
-def _memory(tmp_path: Path) -> StoreFactory:
+def _memory(tmp_path: Path, cleanups: list[Callable[[], None]]) -> StoreFactory:
     from llm_normalize.stores.memory import MemoryLeadStore
 
     def make(
@@ -23,7 +23,7 @@ def _memory(tmp_path: Path) -> StoreFactory:
     return make
 
 
-def _sqlite(tmp_path: Path) -> StoreFactory:
+def _sqlite(tmp_path: Path, cleanups: list[Callable[[], None]]) -> StoreFactory:
     from llm_normalize.stores.sqlite import SQLiteLeadStore
 
     def make(
@@ -36,8 +36,8 @@ def _sqlite(tmp_path: Path) -> StoreFactory:
     return make
 
 
-def _dynamodb(tmp_path: Path) -> StoreFactory:
-    from dynamo_server import dynamodb_endpoint, make_client
+def _dynamodb(tmp_path: Path, cleanups: list[Callable[[], None]]) -> StoreFactory:
+    from dynamo_server import drop_table, dynamodb_endpoint, make_client
     from llm_normalize.stores.dynamodb import (
         DynamoDBLeadStore,
         create_config_table,
@@ -53,7 +53,9 @@ def _dynamodb(tmp_path: Path) -> StoreFactory:
         suffix = uuid.uuid4().hex[:10]
         leads, config_table = f"leads-{suffix}", f"config-{suffix}"
         create_leads_table(client, leads)
+        cleanups.append(lambda: drop_table(client, leads))
         if config is not None:
+            cleanups.append(lambda: drop_table(client, config_table))
             create_config_table(client, config_table)
             client.put_item(
                 TableName=config_table,
@@ -77,7 +79,9 @@ def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     makers = {"memory": _memory, "sqlite": _sqlite, "dynamodb": _dynamodb}
     created: list[LeadStore] = []
-    factory = makers[request.param](tmp_path)
+    # Tables are dropped afterwards: on an external endpoint nothing else cleans them up.
+    cleanups: list[Callable[[], None]] = []
+    factory = makers[request.param](tmp_path, cleanups)
 
     def make(*args: Any, **kwargs: Any) -> LeadStore:
         store = factory(*args, **kwargs)
@@ -87,3 +91,5 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     yield make
     for store in created:
         store.close()
+    for cleanup in cleanups:
+        cleanup()

@@ -55,7 +55,7 @@ class TestCopies:
         """Items yielded by iter_due and scan are the caller's to mutate."""
         store = MemoryLeadStore([lead(0)])
         [due] = store.iter_due(now_ms=NOW, ttl_days=7)
-        due.item["nested"]["x"] = 5  # type: ignore[index]
+        due.item["nested"]["x"] = 5
         [scanned] = store.scan()
         scanned["tags"].append("z")
         assert store.get("lead-0000") == lead(0)
@@ -79,7 +79,7 @@ class TestCopies:
         config["fieldsToNormalize"].append("b")
         loaded = store.load_config()
         assert loaded == {"configId": "normalization-settings", "fieldsToNormalize": ["a"]}
-        loaded["fieldsToNormalize"].append("c")  # type: ignore[index]
+        loaded["fieldsToNormalize"].append("c")
         assert store.load_config() == {
             "configId": "normalization-settings",
             "fieldsToNormalize": ["a"],

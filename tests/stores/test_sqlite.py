@@ -99,7 +99,7 @@ class TestFile:
         """A file that is not SQLite gives a StorageError naming the file."""
         path = tmp_path / "notes.db"
         path.write_bytes(b"nombres,ciudad\nJUAN,bogota\n" * 200)
-        with pytest.raises(StorageError, match="notes.db") as info:
+        with pytest.raises(StorageError, match=r"notes\.db") as info:
             SQLiteLeadStore(path)
         assert "not a database" in str(info.value)
         assert "JUAN" not in str(info.value)
@@ -146,6 +146,13 @@ class TestFile:
         """Reserved or unsafe table names are refused before touching the file."""
         with pytest.raises(ConfigurationError, match="table"):
             SQLiteLeadStore(db, table=table)
+        assert not db.exists()
+
+    @pytest.mark.parametrize("config", [["enabled"], {"batchSize": math.nan}])
+    def test_bad_config_refused_before_opening(self, db: Path, config: Any) -> None:
+        """A config that cannot be stored is refused before the file is created."""
+        with pytest.raises(ConfigurationError, match="config item"):
+            SQLiteLeadStore(db, config=config)
         assert not db.exists()
 
     @pytest.mark.parametrize("page_size", [0, -1, True])
@@ -220,8 +227,8 @@ class TestStreaming:
         for due in store.iter_due(now_ms=NOW, ttl_days=7):
             store.save(due, update("bad" if due.lead_id != "lead-0003" else "good"))
         assert store.rollback("bad") == 6
-        due = [d.lead_id for d in store.iter_due(now_ms=NOW, ttl_days=7)]
-        assert due == [f"lead-{n:04d}" for n in range(7) if n != 3]
+        due_ids = [d.lead_id for d in store.iter_due(now_ms=NOW, ttl_days=7)]
+        assert due_ids == [f"lead-{n:04d}" for n in range(7) if n != 3]
         item = store.get("lead-0000")
         assert item == lead(0, updatedAt=NOW)
 
@@ -274,11 +281,11 @@ class TestJSON:
     )
     def test_numbers_keep_type_and_digits(self, store: SQLiteLeadStore, value: Any) -> None:
         """Floats, big integers and booleans keep their exact value and type."""
-        store.put([lead(0, n=value)])
+        store.put([lead(0, number=value)])
         got = store.get("lead-0000")
         assert got is not None
-        assert type(got["n"]) is type(value)
-        assert dumped(got["n"]) == dumped(value)
+        assert type(got["number"]) is type(value)
+        assert dumped(got["number"]) == dumped(value)
 
     def test_unicode_stored_as_utf8(self, store: SQLiteLeadStore, db: Path) -> None:
         """Accents, emoji and control characters are stored as UTF-8 text, unescaped."""
@@ -422,6 +429,12 @@ class TestConnections:
         """updatedAt values of another type or value are a conflict."""
         store.put([lead(0, updatedAt=stored)])
         assert store.save(StoredLead("lead-0000", lead(0, updatedAt=seen)), update()) == "conflict"
+
+    def test_unreadable_seen_updated_at(self, store: SQLiteLeadStore) -> None:
+        """A hand-made StoredLead whose updatedAt is no JSON value is refused, not saved."""
+        store.put([lead(0, updatedAt=1)])
+        with pytest.raises(ConfigurationError, match="lead-0000"):
+            store.save(StoredLead("lead-0000", lead(0, updatedAt=object())), update())
 
     def test_null_updated_at_counts_as_absent(self, store: SQLiteLeadStore) -> None:
         """A stored null updatedAt matches a lead read without one."""

@@ -21,6 +21,7 @@ Rules every store keeps:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -107,8 +108,11 @@ class LeadUpdate:
 def _as_ms(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float | Decimal):
-        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | Decimal):
+        # NaN and infinity are not instants: such a lead counts as never normalized.
+        return int(value) if math.isfinite(value) else None
     return None
 
 

@@ -117,14 +117,16 @@ class SQLiteLeadStore:
             raise ConfigurationError(f"table {table!r} is reserved; choose another name")
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise ConfigurationError(f"page_size must be a positive integer, got {page_size!r}")
+        # Checked before the file is touched, so a bad config leaves no open connection.
+        config_text = None if config is None else _config_text(config)
         self._path = os.fspath(path)
         self._table = table
         self._page_size = page_size
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._conn = self._open(timeout_s)
-        if config is not None:
-            self.set_config(config)
+        if config_text is not None:
+            self._write_config(config_text)
 
     def __repr__(self) -> str:
         state = " closed" if self._conn is None else ""
@@ -181,6 +183,12 @@ class SQLiteLeadStore:
                 "lead_id TEXT PRIMARY KEY, item TEXT NOT NULL, "
                 "normalized_at INTEGER, updated_at TEXT)"
             )
+            columns = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+            if columns != _LEAD_COLUMNS:
+                raise StorageError(
+                    f"SQLite store {self._path!r}: table {self._table!r} exists with columns "
+                    f"{', '.join(columns)}, not {', '.join(_LEAD_COLUMNS)}"
+                )
             conn.execute(
                 f'CREATE INDEX IF NOT EXISTS "{self._table}_normalized_at" '
                 f"ON {table} (normalized_at)"
@@ -189,16 +197,11 @@ class SQLiteLeadStore:
                 f"CREATE TABLE IF NOT EXISTS {_CONFIG_TABLE} "
                 "(config_id TEXT PRIMARY KEY, item TEXT NOT NULL)"
             )
-            columns = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
-        if columns != _LEAD_COLUMNS:
-            raise StorageError(
-                f"SQLite store {self._path!r}: table {self._table!r} exists with columns "
-                f"{', '.join(columns)}, not {', '.join(_LEAD_COLUMNS)}"
-            )
 
     @property
     def _quoted_table(self) -> str:
@@ -292,7 +295,12 @@ class SQLiteLeadStore:
             ConfigurationError: The update holds a value JSON cannot carry.
             StorageError: The database failed or the store is closed.
         """
-        seen = _updated_at_key(lead.seen_updated_at)
+        try:
+            seen = _updated_at_key(lead.seen_updated_at)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"the updatedAt read from lead {lead.lead_id!r} is not a JSON value"
+            ) from exc
         attributes = update.attributes()
         with self._transaction("save") as conn:
             row = conn.execute(
@@ -415,9 +423,9 @@ class SQLiteLeadStore:
             with self._transaction("set config") as conn:
                 conn.execute(f"DELETE FROM {_CONFIG_TABLE} WHERE config_id = ?", (CONFIG_ID,))
             return
-        if not isinstance(item, Mapping):
-            raise ConfigurationError("the config item must be a mapping")
-        text = _dumps(item, "the config item")
+        self._write_config(_config_text(item))
+
+    def _write_config(self, text: str) -> None:
         with self._transaction("set config") as conn:
             conn.execute(
                 f"INSERT OR REPLACE INTO {_CONFIG_TABLE} (config_id, item) VALUES (?, ?)",
@@ -444,6 +452,12 @@ class SQLiteLeadStore:
                 f"SQLite store {self._path!r}: the item of {key!r} is not a JSON object"
             )
         return item
+
+
+def _config_text(item: object) -> str:
+    if not isinstance(item, Mapping):
+        raise ConfigurationError("the config item must be a mapping")
+    return _dumps(item, "the config item")
 
 
 def _lead_id(item: object, position: int) -> str:
