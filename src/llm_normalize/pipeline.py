@@ -43,7 +43,7 @@ from llm_normalize.postprocessors.registry import PostProcessorRegistry, default
 from llm_normalize.prompt import Item, PromptBuilder
 from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
 from llm_normalize.report import RunReport, RunStats, estimate_cost
-from llm_normalize.stores.base import LeadStore, LeadUpdate
+from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead
 
 __all__ = [
     "Batching",
@@ -382,12 +382,50 @@ class Normalizer:
         due = store.iter_due(
             now_ms=now, ttl_days=config.normalization_ttl_days, force=force, limit=cap
         )
+        self._save_all(store, due, stats, config, now, progress)
+        return self._finish(stats, started)
+
+    def process_leads(
+        self,
+        store: LeadStore,
+        leads: Iterable[StoredLead],
+        *,
+        now_ms: int | None = None,
+    ) -> RunReport:
+        """Normalize the given leads and save them, whatever their `normalizedAt`.
+
+        For event-driven callers that already know which leads to do: a DynamoDB stream
+        record's new image, an SQS message naming lead ids (`store.get`). Saves are
+        conditional on the `updatedAt` in each `StoredLead`, exactly as in `run`; the stored
+        config is read too, and a disabled config does nothing.
+        """
+        started = time.monotonic()
+        stored = store.load_config()
+        config = self.config.with_stored(stored) if stored else self.config
+        stats = self._new_stats()
+        if not config.enabled:
+            stats.enabled = False
+            return self._finish(stats, started)
+        self._check_fields(config)
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        self._save_all(store, iter(leads), stats, config, now, None)
+        return self._finish(stats, started)
+
+    def _save_all(
+        self,
+        store: LeadStore,
+        leads: Iterator[StoredLead],
+        stats: RunStats,
+        config: NormalizationConfig,
+        now: int,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         meta_base = {
             "promptVersion": self.run_version,
             "modelId": self.backend.model_id if self.backend is not None else None,
         }
         position = 0
-        while chunk := list(itertools.islice(due, self.chunk_size)):
+        while chunk := list(itertools.islice(leads, self.chunk_size)):
             numbered = [(position + i, lead.item) for i, lead in enumerate(chunk)]
             position += len(chunk)
             for lead, result in zip(chunk, self._process(numbered, stats, config), strict=True):
@@ -409,11 +447,12 @@ class Normalizer:
                     stats.add("records_skipped")
                     stats.tally(stats.skipped, status)
                     logger.info(
-                        "lead %s was %s; not saved",
+                        "lead %s was %s since it was read; not saved",
                         lead.lead_id,
                         "changed" if status == "conflict" else "deleted",
                     )
-        return self._finish(stats, started)
+            if progress is not None:
+                progress(len(chunk))
 
     @property
     def run_version(self) -> str:

@@ -380,3 +380,17 @@ def test_backend_failure_is_not_a_crash(store_factory: StoreFactory) -> None:
     item = store.get("lead-0000")
     assert item is not None
     assert "model_failed" in item["normalizationMeta"]["flags"]["ciudad"]
+
+
+def test_process_leads_and_progress(store_factory: StoreFactory) -> None:
+    """Event-driven callers normalize given leads; run reports progress per chunk."""
+    store = store_factory([lead(n) for n in range(5)])
+    given_lead = StoredLead("lead-0002", store.get("lead-0002") or {})
+    report = normalizer().process_leads(store, [given_lead], now_ms=NOW)
+    assert report.records_saved == 1
+    saved = store.get("lead-0002")
+    assert saved is not None
+    assert saved["normalizedData"]["empresa"] == "SENA"
+    seen: list[int] = []
+    normalizer(chunk_size=2).run(store, now_ms=NOW, progress=seen.append)
+    assert seen == [2, 2]
