@@ -431,6 +431,11 @@ class Normalizer:
             for lead, result in zip(chunk, self._process(numbered, stats, config), strict=True):
                 if result.error is not None:
                     continue
+                if any(FLAG_NOT_SENT in flags for flags in result.flags.values()):
+                    # The budget or the deadline kept the model from this lead: leave it
+                    # untouched, so the next run does it properly instead of TTL days later.
+                    stats.add("records_deferred")
+                    continue
                 update = LeadUpdate(
                     normalized_data=result.normalized,
                     meta={
@@ -453,6 +458,8 @@ class Normalizer:
                     )
             if progress is not None:
                 progress(len(chunk))
+            if stats.stopped_early is not None:
+                break
 
     @property
     def run_version(self) -> str:

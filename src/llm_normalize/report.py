@@ -75,6 +75,8 @@ class RunReport(BaseModel):
         records_skipped: Leads not written back because they changed since they were read,
             or were deleted (`Normalizer.run`).
         skipped_by_reason: The same, by reason (``"conflict"``, ``"missing"``).
+        records_deferred: Leads left untouched for the next run because the budget or the
+            deadline kept the model from some of their values (`Normalizer.run`).
         fields_normalized: Field values normalized.
         fields_changed: Field values whose normalized value differs from the original.
         values_by_source: How many field values each source decided (rules, llm, cache).
@@ -110,6 +112,7 @@ class RunReport(BaseModel):
     records_saved: int = 0
     records_skipped: int = 0
     skipped_by_reason: dict[str, int] = {}
+    records_deferred: int = 0
     fields_normalized: int = 0
     fields_changed: int = 0
     values_by_source: dict[str, int] = {}
@@ -233,6 +236,7 @@ class RunStats:
                 records_saved=c["records_saved"],
                 records_skipped=c["records_skipped"],
                 skipped_by_reason=dict(self.skipped),
+                records_deferred=c["records_deferred"],
                 fields_normalized=c["fields_normalized"],
                 fields_changed=c["fields_changed"],
                 values_by_source=dict(self.sources),

@@ -394,3 +394,19 @@ def test_process_leads_and_progress(store_factory: StoreFactory) -> None:
     seen: list[int] = []
     normalizer(chunk_size=2).run(store, now_ms=NOW, progress=seen.append)
     assert seen == [2, 2]
+
+
+def test_deadline_defers_the_rest(store_factory: StoreFactory) -> None:
+    """Leads the model could not see before the deadline stay untouched for the next run."""
+    store = store_factory([lead(n, ciudad=f"pueblo {n}") for n in range(30)])
+    backend = FakeBackend()
+    stopping = normalizer(
+        backend, stop_when=lambda: backend.calls >= 1, concurrency=1, chunk_size=10
+    )
+    report = stopping.run(store, now_ms=NOW)
+    assert report.stopped_early == "deadline"
+    assert report.records_saved == 10
+    assert report.records_deferred == 10  # the chunk that met the deadline; the last is never read
+    untouched = [i for i in store.scan() if "normalizedData" not in i]
+    assert len(untouched) == 20
+    assert normalizer(FakeBackend()).run(store, now_ms=NOW + 1).records_saved == 20
