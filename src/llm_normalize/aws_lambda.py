@@ -284,7 +284,7 @@ def configure(
     Raises:
         ConfigurationError: Both `normalizer` and `backend` are given, or a setting is bad.
 
-    Example:
+    Examples:
         >>> configure(store=MemoryLeadStore(), backend=FakeBackend())  # doctest: +SKIP
     """
     global _runtime
@@ -495,7 +495,7 @@ def handler(event: Any, context: LambdaContext | None = None) -> dict[str, Any]:
 def event_kind(event: object) -> EventKind:
     """Tell which trigger sent `event`; anything unrecognised counts as a direct invocation.
 
-    Example:
+    Examples:
         >>> event_kind({"source": "aws.events", "detail-type": "Scheduled Event"})
         'schedule'
         >>> event_kind({"forceAll": True})

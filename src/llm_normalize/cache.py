@@ -37,7 +37,7 @@ def cache_key(field: str, raw: str, prompt_version: str) -> CacheKey:
     The field name is reduced to its matching key, so camelCase and snake_case spellings
     share entries; the raw value is kept exactly as sent to the model.
 
-    Example:
+    Examples:
         >>> cache_key("nivelEducativo", "bachiller", "0123456789ab")
         ('niveleducativo', 'bachiller', '0123456789ab')
     """
@@ -67,7 +67,7 @@ class LRUCache:
     Raises:
         ConfigurationError: `maxsize` is below 1 (use `NullCache` to cache nothing).
 
-    Example:
+    Examples:
         >>> cache = LRUCache(maxsize=2)
         >>> cache.set(("ciudad", "bogota", "v1"), "Bogotá D.C.")
         >>> cache.get(("ciudad", "bogota", "v1"))

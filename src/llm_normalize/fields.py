@@ -86,7 +86,7 @@ class FieldSpec:
 class Profile(Mapping[str, FieldSpec]):
     """An ordered, immutable set of field specs, looked up by camelCase or snake_case name.
 
-    Example:
+    Examples:
         >>> COLOMBIAN_LEADS["nivel_educativo"].name
         'nivelEducativo'
     """

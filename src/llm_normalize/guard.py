@@ -147,7 +147,7 @@ class Guard:
     A guard holds no mutable state (the default gazetteer is looked up once, idempotently),
     so one instance can serve many threads.
 
-    Example:
+    Examples:
         >>> guard = Guard()
         >>> guard.check(COLOMBIAN_LEADS["nombres"], "JOSE", "José")
         Verdict(ok=True, reason=None)

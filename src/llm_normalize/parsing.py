@@ -128,7 +128,7 @@ class ResponseParser:
 
     Stateless and thread-safe.
 
-    Example:
+    Examples:
         >>> from llm_normalize.backends.base import ModelResponse
         >>> answer = ResponseParser().parse(
         ...     ModelResponse(text='Sure! {"items": [{"id": "0", "value": "Medellín"}]}'),

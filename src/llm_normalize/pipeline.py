@@ -223,7 +223,7 @@ class Normalizer:
     Raises:
         ConfigurationError: A field to normalize is unknown, or a setting is out of range.
 
-    Example:
+    Examples:
         >>> [record] = Normalizer().normalize([{"leadId": "1", "nombres": "JUAN CARLOS"}])
         >>> record.normalized["nombres"]
         'Juan Carlos'

@@ -206,7 +206,7 @@ def estimate_tokens(chars: int) -> int:
 
     An estimate (`CHARS_PER_TOKEN` characters per token), not a count.
 
-    Example:
+    Examples:
         >>> estimate_tokens(33)
         10
     """
@@ -238,7 +238,7 @@ class PromptBuilder:
         max_tokens_per_item: The least answer budget per item; a long value gets more.
         base_max_tokens: The answer budget of the batch besides its items.
 
-    Example:
+    Examples:
         >>> builder = PromptBuilder()
         >>> request = builder.build([Item("0", "ciudad", "bogota")])
         >>> print(request.messages[0].content)

@@ -75,7 +75,7 @@ class AdaptiveRateLimiter:
         ConfigurationError: A rate is not positive, `min_rate > rate`, `max_rate < rate`,
             `burst` or `successes_per_increase` is below 1, or `increase` is negative.
 
-    Example:
+    Examples:
         >>> limiter = AdaptiveRateLimiter(4.0, min_rate=1.0)
         >>> limiter.on_throttle()
         >>> limiter.rate
@@ -217,7 +217,7 @@ class FixedIntervalLimiter:
         interval_s: The sleep between calls, in seconds (the seed's 0.5 by default).
         sleep: Sleeps a number of seconds (`time.sleep`; inject a fake in tests).
 
-    Example:
+    Examples:
         >>> slept = []
         >>> limiter = FixedIntervalLimiter(0.5, sleep=slept.append)
         >>> for _ in range(3):

@@ -126,7 +126,7 @@ class BedrockBackend:
         ConfigurationError: For an unknown `api`, an empty `model_id`, a `client` together
             with `region_name` / `endpoint_url`, non-positive timeouts, or no AWS region.
 
-    Example:
+    Examples:
         >>> backend = BedrockBackend(region_name="us-east-1")  # doctest: +SKIP
         >>> backend.complete(request).tool_input  # doctest: +SKIP
         {'items': [{'id': '0', 'value': 'Bogotá D.C.'}]}
@@ -181,7 +181,7 @@ class BedrockBackend:
         Create the backend once and share it between threads: boto3 sessions are not
         thread-safe, the client they make is.
 
-        Example:
+        Examples:
             >>> import boto3
             >>> BedrockBackend.from_session(boto3.Session(profile_name="etl"))  # doctest: +SKIP
         """

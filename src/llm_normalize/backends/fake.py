@@ -12,7 +12,7 @@ tell the difference, and it needs neither network nor credentials:
 - it reports a realistic `Usage`, estimated from characters like
   `llm_normalize.prompt.estimate_request_tokens`, and records every request it saw.
 
-Example:
+Examples:
     >>> from llm_normalize.prompt import Item, PromptBuilder
     >>> backend = FakeBackend()
     >>> response = backend.complete(PromptBuilder().build([Item("0", "ciudad", "bogota")]))

@@ -57,7 +57,7 @@ class RetryPolicy:
         jitter_s: Up to this many seconds, drawn uniformly, are added to each wait.
         sleep: The function that waits (inject a no-op or a recorder in tests).
 
-    Example:
+    Examples:
         >>> waits = []
         >>> policy = RetryPolicy(jitter_s=0, sleep=waits.append)
         >>> policy.call(lambda: "ok")
@@ -138,7 +138,7 @@ class RetryingBackend:
         on_retry: Called before each wait as ``on_retry(error, attempt_number)``, from the
             calling thread (e.g. to slow a rate limiter down on throttling).
 
-    Example:
+    Examples:
         >>> backend = RetryingBackend(BedrockBackend())  # doctest: +SKIP
     """
 

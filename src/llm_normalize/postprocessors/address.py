@@ -682,7 +682,7 @@ def assess_address(value: str) -> Outcome:
     ``"long"`` (more complements than an address has) or ``"unstable"`` (the cleaned text
     is returned unrecased, see the docs). Empty input gives ``""`` with reason ``"empty"``.
 
-    Example:
+    Examples:
         >>> assess_address("CRA 15 NO 100 25")
         Outcome(value='Cra. 15 # 100 - 25', confident=True, reason='parsed')
         >>> assess_address("km 5 via cali-jamundi")

@@ -51,7 +51,7 @@ def assessed_by(assessor: Assessor) -> Callable[[PostProcessor], PostProcessor]:
 
     The decorated function must return `assessor(value).value` for every input.
 
-    Example:
+    Examples:
         >>> def assess_upper(value: str) -> Outcome:
         ...     return Outcome(value.upper(), confident=value.isascii())
         >>> @assessed_by(assess_upper)

@@ -376,7 +376,7 @@ def assess_education_level(value: str) -> Outcome:
     "posgrado" ("ambiguous"), a keyword typo ("fuzzy"), a value with no level at all
     ("unknown", or "placeholder" with no letter or digit), which is only tidied.
 
-    Example:
+    Examples:
         >>> assess_education_level("profesional universitario")
         Outcome(value='Profesional', confident=True, reason='alias')
         >>> assess_education_level("estudiante universitario")

@@ -378,7 +378,7 @@ def assess_occupation(value: str) -> Outcome:
     another case, spacing, accents or abbreviated), both confident; "unknown" and
     "placeholder" (no letter or digit), not confident.
 
-    Example:
+    Examples:
         >>> assess_occupation("Ing. Sistemas")
         Outcome(value='Ingeniero de Sistemas', confident=True, reason='alias')
         >>> assess_occupation("desarrollador ti")

@@ -321,7 +321,7 @@ def assess_institution(value: str) -> Outcome:
     "Independiente"...), "legal_suffix" (a plain name with a recognised legal suffix), all
     confident; "unknown" and "placeholder" (no letter or digit), not confident.
 
-    Example:
+    Examples:
         >>> assess_institution("bancolombia s.a.")
         Outcome(value='Bancolombia S.A.', confident=True, reason='known')
         >>> assess_institution("TRANSPORTES RODRIGUEZ SAS")
@@ -375,7 +375,7 @@ def make_institution_normalizer(
         ConfigurationError: An acronym is not one word of letters and digits, or a name has
             no letter or digit, or one that cannot be folded to ASCII.
 
-    Example:
+    Examples:
         >>> normalize = make_institution_normalizer(["COOMEVA"], ["Tostao' Café & Pan"])
         >>> normalize("tostao cafe y pan")
         'Tostao Cafe y Pan'

@@ -218,7 +218,7 @@ class Gazetteer:
     first, so case, accents, punctuation and spacing do not matter. A gazetteer never
     changes after it is built, so one instance can serve many threads.
 
-    Example:
+    Examples:
         >>> gazetteer = Gazetteer.default()
         >>> gazetteer.lookup("MEDELLIN, ANTIOQUIA")
         Place(name='Medellín', department='Antioquia', code='05001')
@@ -276,7 +276,7 @@ class Gazetteer:
             ConfigurationError: An alias is empty or names the country, or a target does not
                 name exactly one place.
 
-        Example:
+        Examples:
             >>> custom = Gazetteer.default().with_aliases({"la capital": "Bogota D.C."})
             >>> custom.normalize("LA CAPITAL")
             'Bogotá D.C.'
@@ -345,7 +345,7 @@ class Gazetteer:
     def candidates(self, value: str) -> tuple[Place, ...]:
         """Return every place `value` names exactly: one, several namesakes, or none.
 
-        Example:
+        Examples:
             >>> [place.department for place in Gazetteer.default().candidates("barbosa")]
             ['Antioquia', 'Santander']
         """
@@ -610,7 +610,7 @@ def resolve(value: str) -> Place | None:
 
     Shorthand for `Gazetteer.default().resolve(value)`; typos within the fuzzy bounds count.
 
-    Example:
+    Examples:
         >>> resolve("bogota dc").code
         '11001'
         >>> resolve("Caracas") is None
@@ -663,7 +663,7 @@ def normalize_city(value: str) -> str:
 def make_city_normalizer(gazetteer: Gazetteer) -> PostProcessor:
     """Build a city post-processor (with its assessor) on top of a custom gazetteer.
 
-    Example:
+    Examples:
         >>> custom = Gazetteer.default().with_aliases({"la capital": "Bogotá D.C."})
         >>> normalize_my_city = make_city_normalizer(custom)
         >>> normalize_my_city("La Capital")

@@ -60,7 +60,7 @@ class PostProcessorRegistry:
         chains: Initial chains by field name. A single function counts as a chain of one.
         read_only: Refuse any later change (the default registry is read-only).
 
-    Example:
+    Examples:
         >>> registry = PostProcessorRegistry()
         >>> @registry.register("codigo")
         ... def upper(value: str) -> str:

@@ -154,7 +154,7 @@ class DynamoDBLeadStore:
             a negative `config_ttl_s`, a `client` together with `region_name` /
             `endpoint_url`, or no AWS region for the built client.
 
-    Example:
+    Examples:
         >>> store = DynamoDBLeadStore.from_env(region_name="us-east-1")  # doctest: +SKIP
         >>> for lead in store.iter_due(now_ms=now_ms, ttl_days=7, limit=50):  # doctest: +SKIP
         ...     store.save(lead, update)
@@ -227,7 +227,7 @@ class DynamoDBLeadStore:
         ``awsrestart-normalization-config``. A config table that does not exist is fine:
         `load_config` returns `None` and the defaults apply, as in the seed.
 
-        Example:
+        Examples:
             >>> store = DynamoDBLeadStore.from_env()  # doctest: +SKIP
             >>> store.table_name
             'awsrestart-leads'
@@ -731,7 +731,7 @@ class DynamoDBValueCache:
         ConfigurationError: For an empty table name, a non-positive `ttl_days`, a `client`
             together with `region_name` / `endpoint_url`, or no AWS region.
 
-    Example:
+    Examples:
         >>> cache = DynamoDBValueCache("llm-normalize-cache")  # doctest: +SKIP
         >>> normalizer = Normalizer(backend=backend, cache=cache)  # doctest: +SKIP
     """
@@ -797,7 +797,7 @@ class DynamoDBValueCache:
     def hash_key(key: CacheKey) -> str:
         """The table key of a `CacheKey`: the SHA-256 of its JSON form, in hex.
 
-        Example:
+        Examples:
             >>> len(DynamoDBValueCache.hash_key(("ciudad", "bogota", "v1")))
             64
         """
@@ -888,7 +888,7 @@ def create_leads_table(client: DynamoDBClient, name: str, *, stream: bool = Fals
     Raises:
         StorageError: The table exists already, or the service refused the request.
 
-    Example:
+    Examples:
         >>> create_leads_table(client, "awsrestart-leads")  # doctest: +SKIP
     """
     extra: dict[str, Any] = {}
@@ -908,7 +908,7 @@ def create_config_table(client: DynamoDBClient, name: str) -> None:
     Raises:
         StorageError: The table exists already, or the service refused the request.
 
-    Example:
+    Examples:
         >>> create_config_table(client, "awsrestart-normalization-config")  # doctest: +SKIP
     """
     _create_table(client, name, _CONFIG_KEY)
@@ -922,7 +922,7 @@ def create_cache_table(client: DynamoDBClient, name: str) -> None:
     Raises:
         StorageError: The table exists already, or the service refused the request.
 
-    Example:
+    Examples:
         >>> create_cache_table(client, "llm-normalize-cache")  # doctest: +SKIP
     """
     _create_table(client, name, _CACHE_KEY)

@@ -6,7 +6,7 @@ DynamoDB. Items are deep-copied on the way in and on the way out: a caller that 
 what it put or what it read never changes the stored data. A lock makes it safe to share
 between threads. Nothing is persisted; `close` drops the data.
 
-Example:
+Examples:
     >>> store = MemoryLeadStore([{"leadId": "a1", "ciudad": "bogota"}])
     >>> [lead.lead_id for lead in store.iter_due(now_ms=0, ttl_days=30)]
     ['a1']

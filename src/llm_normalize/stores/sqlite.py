@@ -30,7 +30,7 @@ How it keeps the contract:
 - Every `sqlite3` error becomes a `StorageError` naming the file and the operation,
   never a value.
 
-Example:
+Examples:
     >>> store = SQLiteLeadStore(":memory:")
     >>> store.put([{"leadId": "a1", "ciudad": "bogota"}])
     1
