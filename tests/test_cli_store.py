@@ -108,3 +108,23 @@ def test_disabled_config(tmp_path: Path) -> None:
     data: dict[str, Any] = json.loads(result.stdout)
     assert data["enabled"] is False
     assert data["records_in"] == 0
+
+
+def test_quality_report_command(tmp_path: Path) -> None:
+    """report writes one HTML file and JSON; --check passes on healthy data; --no-values has none."""
+    url = f"sqlite:///{tmp_path / 'leads.db'}"
+    src = tmp_path / "in.jsonl"
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:300]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run("import", src, "--store", url)
+    run("run", "--store", url, "--limit", "1000")
+    html = tmp_path / "report.html"
+    result = run("report", "--store", url, "-o", html, "--json", "--check", "--no-values")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data
+    page = html.read_text(encoding="utf-8")
+    assert "<svg" in page
+    first = json.loads(lines[0])
+    assert first["email"] not in page
+    assert str(first["direccion"]) not in page

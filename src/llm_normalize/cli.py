@@ -6,6 +6,7 @@
     llm-normalize run --store URL [--force-all] [--limit N] [--backend ...] [--json]
     llm-normalize rollback --store URL --prompt-version V
     llm-normalize export --store URL -o FILE
+    llm-normalize report --store URL [-o report.html] [--json] [--check]
 
 Exit status: 0 when every line was read, 1 when some lines were malformed (the others are
 still normalized and written), 2 for a usage error (missing file, unknown field, bad option).
@@ -133,6 +134,34 @@ def _build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--store", required=True, metavar="URL", help=store_help)
     rollback.add_argument("--prompt-version", required=True, metavar="V")
 
+    quality = commands.add_parser(
+        "report",
+        help="the quality report of a store: rates with intervals, anomalies, a spot-check sample",
+        description=(
+            "Per field: coverage and improvement rates with 95% Wilson intervals, distinct values "
+            "before and after, sources, flags, top mappings; anomalies against expected bands, a "
+            "previous report (drift) and an idempotence probe; a seeded spot-check sample."
+        ),
+    )
+    quality.add_argument("--store", required=True, metavar="URL", help=store_help)
+    quality.add_argument("-o", "--output", metavar="FILE", help="write the HTML report to FILE")
+    quality.add_argument("--json", action="store_true", help="print the report as JSON")
+    quality.add_argument(
+        "--check", action="store_true", help="exit 1 when the report finds an anomaly"
+    )
+    quality.add_argument(
+        "--sample-rate", type=float, default=0.05, help="spot-check share (default 0.05)"
+    )
+    quality.add_argument("--seed", type=int, default=0, help="seed of the spot-check sample")
+    quality.add_argument(
+        "--no-values",
+        action="store_true",
+        help="leave out the spot-check sample and the top mappings (no field values at all)",
+    )
+    quality.add_argument(
+        "--previous", metavar="FILE", help="a previous report's JSON, to detect drift"
+    )
+
     exporter = commands.add_parser(
         "export", help="write a store's leads, originals with their normalized values, to a file"
     )
@@ -193,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rollback(args, sys.stderr)
         if args.command == "export":
             return _export(args, sys.stderr)
+        if args.command == "report":
+            return _report(args, sys.stderr)
     except (_UsageError, LLMNormalizeError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -370,6 +401,35 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
     target = "standard output" if output == "-" else output
     print(f"{PROG}: {count} leads exported from {_store_label(args.store)} to {target}", file=err)
     return EXIT_OK
+
+
+def _report(args: argparse.Namespace, err: TextIO) -> int:
+    from llm_normalize.quality import quality_report
+
+    previous = Path(args.previous).read_text(encoding="utf-8") if args.previous else None
+    store = open_store(args.store)
+    try:
+        report = quality_report(
+            store,
+            sample_rate=args.sample_rate,
+            seed=args.seed,
+            include_values=not args.no_values,
+            previous=previous,
+        )
+    finally:
+        store.close()
+    if args.output:
+        Path(args.output).write_text(report.to_html(), encoding="utf-8")
+    if args.json:
+        print(report.to_json())
+    for anomaly in report.anomalies:
+        print(f"{PROG}: anomaly: {anomaly.message}", file=err)
+    print(
+        f"{PROG}: quality report of {_store_label(args.store)}: {len(report.anomalies)} anomalies"
+        + (f"; HTML in {args.output}" if args.output else ""),
+        file=err,
+    )
+    return 1 if args.check and report.has_anomalies else EXIT_OK
 
 
 def _store_label(url: str) -> str:

@@ -16,8 +16,17 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict
 
 from llm_normalize.backends.base import Usage
+from llm_normalize.quality import QualityReport, quality_report
 
-__all__ = ["PRICES_PER_MILLION_TOKENS", "RunReport", "RunStats", "estimate_cost", "price_of"]
+__all__ = [
+    "PRICES_PER_MILLION_TOKENS",
+    "QualityReport",
+    "RunReport",
+    "RunStats",
+    "estimate_cost",
+    "price_of",
+    "quality_report",
+]
 
 PRICES_PER_MILLION_TOKENS: Final[Mapping[str, tuple[float, float]]] = {
     # On-demand Bedrock prices in USD per million (input, output) tokens, us-east-1.
