@@ -20,7 +20,7 @@ Field values appear only in the spot-check sample, the top mappings and the idem
 probe's examples; `include_values=False` leaves all three out.
 Anomaly messages never contain a value, so they are safe to log.
 
-Example:
+Examples:
     >>> report = quality_report(store)  # doctest: +SKIP
     >>> report.has_anomalies  # doctest: +SKIP
     False
@@ -99,7 +99,7 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
 
     With no observation the interval is the whole of [0, 1].
 
-    Example:
+    Examples:
         >>> [round(x, 4) for x in wilson_interval(0, 10)]
         [0.0, 0.2775]
     """
