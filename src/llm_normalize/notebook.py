@@ -51,7 +51,7 @@ _PROGRESS_STEP: Final = 500
 class Html:
     """Show an HTML string as rich output in Jupyter (and as a short repr elsewhere).
 
-    Example:
+    Examples:
         >>> Html("<b>hello</b>")
         Html(<12 characters>)
     """
@@ -110,7 +110,7 @@ def normalize_dataframe(
         ConfigurationError: pandas is not installed, a field is not a column of `df`, or
             `fields` / `backend` / `id_column` contradict `normalizer`.
 
-    Example:
+    Examples:
         >>> import pandas as pd
         >>> frame = pd.DataFrame({"ciudad": ["bogota", None], "nombres": ["JUAN", "ana maria"]})
         >>> out = normalize_dataframe(frame, progress=False)

@@ -94,7 +94,7 @@ class FieldResult:
     flags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NormalizedRecord:
     """One record after normalization, beside its untouched original.
 
@@ -110,6 +110,19 @@ class NormalizedRecord:
     original: Mapping[str, Any]
     fields: Mapping[str, FieldResult] = field(default_factory=dict)
     error: str | None = None
+
+    def __repr__(self) -> str:
+        # Short, and free of field values: the original is personal data.
+        flagged = sorted(self.flags)
+        return (
+            f"NormalizedRecord(id={self.id!r}, fields={len(self.fields)}, "
+            f"changed={list(self.changed)!r}, flagged={flagged!r}, error={self.error!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from llm_normalize.notebook import record_html  # lazy: notebook imports pipeline
+
+        return record_html(self)
 
     @property
     def normalized(self) -> dict[str, str | None]:

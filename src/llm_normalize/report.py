@@ -148,6 +148,11 @@ class RunReport(BaseModel):
     started_at: datetime | None = None
     duration_s: float = 0.0
 
+    def _repr_html_(self) -> str:
+        from llm_normalize.notebook import report_html  # lazy: notebook imports report
+
+        return report_html(self)
+
     def summary(self) -> str:
         """A short human-readable table of the main figures."""
         cost = "unknown" if self.estimated_cost_usd is None else f"${self.estimated_cost_usd:.4f}"
