@@ -128,3 +128,24 @@ def test_quality_report_command(tmp_path: Path) -> None:
     first = json.loads(lines[0])
     assert first["email"] not in page
     assert str(first["direccion"]) not in page
+
+
+def test_quality_history_drift(tmp_path: Path) -> None:
+    """A SQLite store keeps its last report beside it; the next report compares with it."""
+    db = tmp_path / "leads.db"
+    url = f"sqlite:///{db}"
+    src = tmp_path / "in.jsonl"
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:200]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run("import", src, "--store", url)
+    run("run", "--store", url, "--limit", "1000")
+    first = run("report", "--store", url)
+    assert first.returncode == 0, first.stderr
+    history = tmp_path / "leads.db.quality.json"
+    assert history.is_file()
+    kept = history.read_text(encoding="utf-8")
+    assert json.loads(lines[0])["direccion"] not in kept
+    assert "compared with the previous report" not in first.stderr
+    second = run("report", "--store", url, "--check")
+    assert second.returncode == 0, second.stderr
+    assert "compared with the previous report" in second.stderr

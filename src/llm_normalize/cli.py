@@ -161,6 +161,14 @@ def _build_parser() -> argparse.ArgumentParser:
     quality.add_argument(
         "--previous", metavar="FILE", help="a previous report's JSON, to detect drift"
     )
+    quality.add_argument(
+        "--history",
+        metavar="FILE",
+        help=(
+            "compare with the report kept in FILE, if any, then keep this one there (without "
+            "values); default for a SQLite store: <database>.quality.json beside it"
+        ),
+    )
 
     exporter = commands.add_parser(
         "export", help="write a store's leads, originals with their normalized values, to a file"
@@ -406,7 +414,12 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
 def _report(args: argparse.Namespace, err: TextIO) -> int:
     from llm_normalize.quality import quality_report
 
-    previous = Path(args.previous).read_text(encoding="utf-8") if args.previous else None
+    history = args.history or _default_history(args.store)
+    previous = None
+    if args.previous:
+        previous = Path(args.previous).read_text(encoding="utf-8")
+    elif history and Path(history).is_file():
+        previous = Path(history).read_text(encoding="utf-8")
     store = open_store(args.store)
     try:
         report = quality_report(
@@ -420,16 +433,28 @@ def _report(args: argparse.Namespace, err: TextIO) -> int:
         store.close()
     if args.output:
         Path(args.output).write_text(report.to_html(), encoding="utf-8")
+    if history:
+        # The next report's drift baseline: figures only, never a field value.
+        Path(history).write_text(report.without_values().to_json(), encoding="utf-8")
     if args.json:
         print(report.to_json())
     for anomaly in report.anomalies:
         print(f"{PROG}: anomaly: {anomaly.message}", file=err)
+    compared = " (compared with the previous report)" if previous is not None else ""
     print(
-        f"{PROG}: quality report of {_store_label(args.store)}: {len(report.anomalies)} anomalies"
+        f"{PROG}: quality report of {_store_label(args.store)}: "
+        f"{len(report.anomalies)} anomalies{compared}"
         + (f"; HTML in {args.output}" if args.output else ""),
         file=err,
     )
     return 1 if args.check and report.has_anomalies else EXIT_OK
+
+
+def _default_history(url: str) -> str | None:
+    """Where a SQLite store's last quality report is kept: beside the database file."""
+    if not url.lower().startswith("sqlite:///"):
+        return None
+    return url[len("sqlite:///") :] + ".quality.json"
 
 
 def _store_label(url: str) -> str:
