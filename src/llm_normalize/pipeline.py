@@ -12,6 +12,7 @@ available as `batching="leads"`, for comparison.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import time
@@ -200,7 +201,9 @@ class _Pending:
     results: dict[str, FieldResult | Hashable]
 
 
-# Specs for fields known only to the registry: the rules decide them.
+# Specs for fields known only to the registry: the rules decide them. Cached: the pipeline
+# asks for a field's spec once per value.
+@functools.cache
 def _fallback_spec(name: str) -> FieldSpec:
     return FieldSpec(name, kind="free_text", instructions="Tidy this value.", strategy="rules")
 
@@ -648,19 +651,16 @@ class Normalizer:
         ordered = sorted(slots, key=lambda s: field_key(s.name))
         return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
-    def _over_budget(self, request: ModelRequest, reserved: Usage, stats: RunStats) -> bool:
+    def _over_budget(self, cost: Usage, reserved: Usage, stats: RunStats) -> bool:
+        """Whether `cost` (one call's worst case) would break the budget on top of the rest."""
         if self.budget is None or self.backend is None:
             return False
-        worst = (
-            stats.usage
-            + reserved
-            + Usage(self.prompt_builder.estimate_input_tokens(request), request.max_tokens)
-        )
+        worst = stats.usage + reserved + cost
         if self.budget.max_tokens is not None and worst.total_tokens > self.budget.max_tokens:
             return True
         if self.budget.max_usd is not None:
-            cost = estimate_cost(self.backend.model_id, worst, self.prices)
-            return cost is not None and cost > self.budget.max_usd
+            usd = estimate_cost(self.backend.model_id, worst, self.prices)
+            return usd is not None and usd > self.budget.max_usd
         return False
 
     def _ask_model(
@@ -682,13 +682,13 @@ class Normalizer:
                     if self.stop_when is not None and self.stop_when():
                         stats.stop("deadline")
                         break
-                    if self._over_budget(request, reserved, stats):
-                        stats.stop("budget")
-                        break
-                    queue.popleft()
                     cost = Usage(
                         self.prompt_builder.estimate_input_tokens(request), request.max_tokens
                     )
+                    if self._over_budget(cost, reserved, stats):
+                        stats.stop("budget")
+                        break
+                    queue.popleft()
                     reserved = reserved + cost
                     stats.add("values_sent_to_model", len(batch))
                     in_flight[pool.submit(self._call, request, len(batch), stats)] = (batch, cost)
