@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias
 
@@ -43,6 +43,16 @@ from llm_normalize.postprocessors.base import Outcome
 from llm_normalize.postprocessors.registry import PostProcessorRegistry, default_registry
 from llm_normalize.prompt import Item, PromptBuilder
 from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
+from llm_normalize.records import (
+    FLAG_GUARD_REJECTED,
+    FLAG_MODEL_FAILED,
+    FLAG_NOT_CONFIDENT,
+    FLAG_NOT_SENT,
+    FLAG_UNSUPPORTED_TYPE,
+    FieldResult,
+    NormalizedRecord,
+    Source,
+)
 from llm_normalize.report import RunReport, RunStats, estimate_cost
 from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead
 
@@ -57,97 +67,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Source: TypeAlias = Literal["rules", "llm", "cache"]
-"""Who decided a normalized value."""
-
 Batching: TypeAlias = Literal["values", "leads"]
 """How model calls are filled: distinct values (default) or, like the seed, whole leads."""
-
-FLAG_NOT_CONFIDENT: Final = "not_confident"
-FLAG_UNSUPPORTED_TYPE: Final = "unsupported_type"
-FLAG_GUARD_REJECTED: Final = "guard_rejected"
-FLAG_MODEL_FAILED: Final = "model_failed"
-FLAG_NOT_SENT: Final = "not_sent"
 
 # Distinct values remembered per run; past this the memo starts over (memory stays bounded
 # on a 100k-record file whose free-text fields are mostly distinct).
 _MEMO_LIMIT: Final = 65_536
-
-
-@dataclass(frozen=True, slots=True)
-class FieldResult:
-    """The normalized value of one field of one record, and how it was decided.
-
-    Attributes:
-        value: The normalized value (`None` when the original was `None` or unusable).
-        source: Who decided it: the rules, the model (`llm`) or the value cache.
-        confident: Whether the deciding step trusted its answer.
-        reason: A PII-free tag from the post-processor (e.g. ``"fuzzy"``, ``"unknown"``).
-        flags: Review flags: ``"not_confident"`` (the rules guessed), ``"guard_rejected"``
-            (the model's answer failed the guard), ``"model_failed"`` (no usable answer),
-            ``"not_sent"`` (budget or deadline reached), ``"unsupported_type"``.
-    """
-
-    value: str | None
-    source: Source
-    confident: bool
-    reason: str | None = None
-    flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class NormalizedRecord:
-    """One record after normalization, beside its untouched original.
-
-    Attributes:
-        id: The record id (the config's `id_field`, else its position in the input).
-        original: A read-only view of the record as it came in.
-        fields: The result of each normalized field.
-        error: Why the whole record could not be normalized, if it could not
-            (PII-free: names the problem, never a value).
-    """
-
-    id: str
-    original: Mapping[str, Any]
-    fields: Mapping[str, FieldResult] = field(default_factory=dict)
-    error: str | None = None
-
-    def __repr__(self) -> str:
-        # Short, and free of field values: the original is personal data.
-        flagged = sorted(self.flags)
-        return (
-            f"NormalizedRecord(id={self.id!r}, fields={len(self.fields)}, "
-            f"changed={list(self.changed)!r}, flagged={flagged!r}, error={self.error!r})"
-        )
-
-    def _repr_html_(self) -> str:
-        from llm_normalize.notebook import record_html  # lazy: notebook imports pipeline
-
-        return record_html(self)
-
-    @property
-    def normalized(self) -> dict[str, str | None]:
-        """The normalized value of each field, the seed's `normalizedData`."""
-        return {name: result.value for name, result in self.fields.items()}
-
-    @property
-    def sources(self) -> dict[str, Source]:
-        """Who decided each field."""
-        return {name: result.source for name, result in self.fields.items()}
-
-    @property
-    def flags(self) -> dict[str, tuple[str, ...]]:
-        """The review flags of the fields that have any."""
-        return {name: result.flags for name, result in self.fields.items() if result.flags}
-
-    @property
-    def changed(self) -> tuple[str, ...]:
-        """The fields whose normalized value differs from the original."""
-        return tuple(
-            name
-            for name, result in self.fields.items()
-            if result.value is not None and result.value != self.original.get(name)
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,17 +28,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llm_normalize.backends.base import Message, ModelRequest, ToolSpec
 from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.fields import COLOMBIAN_LEADS, FieldSpec, Profile
+from llm_normalize.messages import (
+    CHARS_PER_TOKEN,
+    TOOL_USE_OVERHEAD_TOKENS,
+    Item,
+    Message,
+    ModelRequest,
+    ToolSpec,
+    estimate_request_tokens,
+    estimate_tokens,
+)
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -54,17 +61,6 @@ __all__ = [
     "estimate_tokens",
     "extract_items",
 ]
-
-CHARS_PER_TOKEN: Final = 3.3
-"""Characters per token of Spanish, JSON-ish prompt text: a heuristic for estimates only.
-
-The authoritative count is the `Usage` a real backend reports; no offline tokenizer for
-Claude exists.
-"""
-
-TOOL_USE_OVERHEAD_TOKENS: Final = 340
-"""Input tokens the service adds to a call that forces a tool (the hidden tool-use system
-prompt Anthropic documents for Claude 3 Haiku with ``tool_choice`` ``tool``/``any``)."""
 
 TOOL_NAME: Final = "submit_normalized"
 """The name of the tool the model is forced to call with its answer."""
@@ -95,21 +91,6 @@ _TOOL_DESCRIPTION = "Submit the normalized value of every record."
 
 # Tokens of an answer item besides its value: {"id":"12","value":""}, with some slack.
 _ITEM_OVERHEAD_TOKENS = 12
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One value to normalize, as the model sees it.
-
-    Attributes:
-        id: A short id, local to one request (``"0"``, ``"1"``, ...).
-        field: The field name (as the profile spells it).
-        value: The raw value.
-    """
-
-    id: str
-    field: str
-    value: str
 
 
 class AnswerItem(BaseModel):
@@ -199,33 +180,6 @@ def _field_line(spec: FieldSpec) -> str:
         shown = "; ".join(f"{_quote(raw)} -> {_quote(out)}" for raw, out in spec.examples)
         line += f" Examples: {shown}."
     return line
-
-
-def estimate_tokens(chars: int) -> int:
-    """Estimate the tokens of `chars` characters of prompt or answer text (rounded up).
-
-    An estimate (`CHARS_PER_TOKEN` characters per token), not a count.
-
-    Examples:
-        >>> estimate_tokens(33)
-        10
-    """
-    return math.ceil(chars / CHARS_PER_TOKEN) if chars > 0 else 0
-
-
-def estimate_request_tokens(request: ModelRequest) -> int:
-    """Estimate the input tokens a request costs: system, messages and, if any, the tool.
-
-    A forced tool costs its schema and the service's hidden tool-use prompt
-    (`TOOL_USE_OVERHEAD_TOKENS`). The `FakeBackend` reports this number as its usage.
-    """
-    chars = len(request.system) + sum(len(message.content) for message in request.messages)
-    overhead = 0
-    if request.tool is not None:
-        chars += len(request.tool.name) + len(request.tool.description)
-        chars += len(json.dumps(request.tool.input_schema, separators=(",", ":")))
-        overhead = TOOL_USE_OVERHEAD_TOKENS
-    return estimate_tokens(chars) + overhead
 
 
 class PromptBuilder:
@@ -379,6 +333,7 @@ class PromptBuilder:
             max_tokens=max_tokens,
             temperature=0.0,
             metadata=dict(metadata or {}),
+            items=tuple(canonical),
         )
 
     def estimate_input_tokens(self, request: ModelRequest) -> int:

@@ -10,7 +10,7 @@ tell the difference, and it needs neither network nor credentials:
   limit** past which it raises `BackendThrottledError` (through an injectable ``clock``),
   and **scripted faults**, one per call;
 - it reports a realistic `Usage`, estimated from characters like
-  `llm_normalize.prompt.estimate_request_tokens`, and records every request it saw.
+  `llm_normalize.messages.estimate_request_tokens`, and records every request it saw.
 
 Examples:
     >>> from llm_normalize.prompt import Item, PromptBuilder
@@ -33,9 +33,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
-from llm_normalize.backends.base import ModelRequest, ModelResponse, Usage
 from llm_normalize.exceptions import BackendThrottledError, ConfigurationError
-from llm_normalize.prompt import estimate_request_tokens, estimate_tokens, extract_items
+from llm_normalize.messages import (
+    ModelRequest,
+    ModelResponse,
+    Usage,
+    estimate_request_tokens,
+    estimate_tokens,
+)
 
 __all__ = ["FakeBackend", "Responder"]
 
@@ -130,14 +135,19 @@ class FakeBackend:
     def echo(request: ModelRequest) -> str:
         """Answer every item of `request` with its raw value, as JSON text.
 
-        A custom responder can start from it and change a few values.
+        A custom responder can start from it and change a few values. It reads the
+        request's structured `items`, never the prompt's text.
 
         Raises:
-            ConfigurationError: `request` was not built by `PromptBuilder`.
+            ConfigurationError: `request` carries no items (it was not built by
+                `PromptBuilder`, nor given `items=`).
         """
-        answer = {
-            "items": [{"id": item.id, "value": item.value} for item in extract_items(request)]
-        }
+        if not request.items:
+            raise ConfigurationError(
+                "the request carries no items to echo; build it with PromptBuilder "
+                "or pass ModelRequest(items=...)"
+            )
+        answer = {"items": [{"id": item.id, "value": item.value} for item in request.items]}
         return json.dumps(answer, ensure_ascii=False)
 
     def _admit(self, request: ModelRequest, now: float) -> tuple[BaseException | None, bool]:

@@ -27,6 +27,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
+from llm_normalize.records import (
+    LEAD_ID,
+    NORMALIZATION_META,
+    NORMALIZED_AT,
+    NORMALIZED_DATA,
+    UPDATED_AT,
+)
+
 __all__ = [
     "LEAD_ID",
     "NORMALIZATION_ATTRIBUTES",
@@ -38,13 +46,6 @@ __all__ = [
     "ttl_cutoff_ms",
 ]
 
-LEAD_ID: Final = "leadId"
-"""The key attribute of the leads table, as in the seed."""
-
-NORMALIZED_DATA: Final = "normalizedData"
-NORMALIZED_AT: Final = "normalizedAt"
-UPDATED_AT: Final = "updatedAt"
-NORMALIZATION_META: Final = "normalizationMeta"
 
 NORMALIZATION_ATTRIBUTES: Final = frozenset(
     {NORMALIZED_DATA, NORMALIZED_AT, UPDATED_AT, NORMALIZATION_META}
