@@ -25,7 +25,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from llm_normalize.exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_FIELDS", "DEFAULT_MODEL_ID", "NormalizationConfig"]
+__all__ = ["CONFIG_ID", "DEFAULT_FIELDS", "DEFAULT_MODEL_ID", "NormalizationConfig"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ DEFAULT_FIELDS: Final = (
 
 DEFAULT_MODEL_ID: Final = "anthropic.claude-3-haiku-20240307-v1:0"
 """Claude 3 Haiku on Bedrock, the seed's model."""
+
+CONFIG_ID: Final = "normalization-settings"
+"""The `configId` of the seed's stored config item."""
 
 _ENV_VARS: Final = {
     "enabled": "NORMALIZATION_ENABLED",

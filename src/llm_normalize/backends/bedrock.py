@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast, get_args
 
 from llm_normalize.backends.base import ModelRequest, ModelResponse, StopReason, Usage
+from llm_normalize.config import DEFAULT_MODEL_ID
 from llm_normalize.exceptions import (
     BackendAccessDeniedError,
     BackendError,
@@ -64,9 +65,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
-"""Claude 3 Haiku, the seed's model: cheap, fast, and reliable with a forced tool call."""
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 """The ``anthropic_version`` Bedrock expects in an InvokeModel body for Anthropic models."""
