@@ -19,10 +19,10 @@ import json
 import time
 from pathlib import Path
 
-from llm_normalize import NormalizationConfig, Normalizer
+from seed_style import SeedStyleReport, seed_style_run
+
+from llm_normalize import NormalizationConfig, Normalizer, RunReport
 from llm_normalize.backends.fake import FakeBackend
-from llm_normalize.ratelimit import FixedIntervalLimiter
-from llm_normalize.report import RunReport
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "leads.jsonl"
@@ -30,20 +30,16 @@ SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "leads.jsonl"
 
 def run(
     leads: list[dict[str, object]], *, seed_style: bool, latency: float, rps: float
-) -> tuple[RunReport, float]:
+) -> tuple[RunReport | SeedStyleReport, float]:
     backend = FakeBackend(latency_s=latency, requests_per_second=rps, model_id=HAIKU)
-    config = NormalizationConfig(batch_size=10)
-    if seed_style:
-        normalizer = Normalizer(
-            backend, config, batching="leads", concurrency=1, rate_limiter=FixedIntervalLimiter(0.5)
-        )
-    else:
-        normalizer = Normalizer(backend, config)
     start = time.perf_counter()
-    normalizer.normalize(leads)
-    wall = time.perf_counter() - start
-    assert normalizer.last_report is not None
-    return normalizer.last_report, wall
+    if seed_style:
+        report: RunReport | SeedStyleReport = seed_style_run(leads, backend, batch_size=10)
+    else:
+        _, report = Normalizer(backend, NormalizationConfig(batch_size=10)).normalize_with_report(
+            leads
+        )
+    return report, time.perf_counter() - start
 
 
 def main() -> None:

@@ -59,3 +59,19 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_import_loads_no_report_html_or_lambda() -> None:
+    """Importing the package loads neither the quality report, nor HTML code, nor the Lambda."""
+    code = (
+        "import sys, llm_normalize\n"
+        "import llm_normalize.backends, llm_normalize.stores, llm_normalize.job\n"
+        "heavy = [m for m in sys.modules if m.startswith(('llm_normalize.quality',"
+        " 'llm_normalize.display', 'llm_normalize.notebook', 'llm_normalize.aws_lambda',"
+        " 'llm_normalize._html'))]\n"
+        "print(','.join(sorted(heavy)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""

@@ -296,19 +296,6 @@ class TestLimits:
         assert 1 < active[1] <= 3
 
 
-class TestSeedStyle:
-    def test_lead_batches(self) -> None:
-        """batching='leads' sends every field of batch_size leads per call, like the seed."""
-        backend = FakeBackend()
-        lead = {"nombres": "JUAN", "apellidos": "PEREZ", "ciudad": "bogota", "empresa": "sena"}
-        normalizer = make(backend, batching="leads", config=NormalizationConfig(batch_size=10))
-        normalizer.normalize([{"leadId": str(n), **lead} for n in range(25)])
-        assert backend.calls == 3
-        assert len(sent_items(backend)) == 100
-        assert normalizer.last_report is not None
-        assert normalizer.last_report.cache_hits == 0
-
-
 class TestReport:
     def test_usage_and_cost(self) -> None:
         """Tokens are counted from every response and priced by model id."""
@@ -357,3 +344,42 @@ class TestReport:
         assert normalizer.last_report.model_calls == 0
         assert normalizer.last_report.prompt_version == normalizer.run_version
         assert normalizer.run_version.startswith("rules-")
+
+
+class TestRetryingBackend:
+    def test_attempts_do_not_multiply(self) -> None:
+        """A RetryingBackend handed to the Normalizer is retried once, not 4 x 4 times."""
+        from llm_normalize.backends.retry import RetryingBackend
+
+        inner = FakeBackend(faults=[BackendThrottledError("slow down")] * 20)
+        normalizer = Normalizer(
+            RetryingBackend(inner, NO_SLEEP), requests_per_second=10_000, retry=NO_SLEEP
+        )
+        normalizer.normalize(leads(1, ciudad="bogta"))
+        assert inner.calls == 4
+        report = normalizer.last_report
+        assert report is not None
+        assert report.model_calls == 4
+        assert report.errors_by_kind == {"BackendThrottledError": 1}
+
+    def test_its_policy_is_used(self) -> None:
+        """Without retry=, the wrapper's own policy decides how often to try."""
+        from llm_normalize.backends.retry import RetryingBackend
+
+        inner = FakeBackend(faults=[BackendThrottledError("slow down")] * 20)
+        policy = RetryPolicy(max_attempts=2, sleep=lambda _seconds: None)
+        Normalizer(RetryingBackend(inner, policy), requests_per_second=10_000).normalize(
+            leads(1, ciudad="bogta")
+        )
+        assert inner.calls == 2
+
+
+class TestStructuredItems:
+    def test_fake_reads_items_not_prompt_text(self) -> None:
+        """The fake answers from the request's items, whatever the prompt's text says."""
+        backend = FakeBackend()
+        normalizer = make(backend)
+        [record] = normalizer.normalize(leads(1, ciudad="bogta"))
+        [request] = backend.requests
+        assert [item.value for item in request.items] == ["bogta"]
+        assert record.sources["ciudad"] == "llm"

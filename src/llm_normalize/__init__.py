@@ -16,14 +16,17 @@ from llm_normalize.exceptions import (
     UnknownFieldError,
     UnknownPostProcessorError,
 )
-from llm_normalize.fields import COLOMBIAN_LEADS, FieldKind, FieldSpec, Profile, Strategy
+from llm_normalize.dispatch import Budget, ModelDispatcher
+from llm_normalize.fields import FieldKind, FieldSpec, Profile, Strategy
 from llm_normalize.guard import Guard, Verdict
 from llm_normalize.parsing import ParsedAnswer, ResponseParser, TruncatedResponseError
-from llm_normalize.pipeline import Budget, FieldResult, NormalizedRecord, Normalizer, Source
-from llm_normalize.postprocessors import Outcome, PostProcessorRegistry, default_registry
+from llm_normalize.pipeline import NormalizationRun, Normalizer
+from llm_normalize.postprocessors import Outcome, PostProcessorRegistry
+from llm_normalize.profiles.colombia import COLOMBIAN_LEADS, default_registry
 from llm_normalize.prompt import Item, PromptBuilder
 from llm_normalize.ratelimit import AdaptiveRateLimiter, FixedIntervalLimiter, RateLimiter
-from llm_normalize.report import RunReport
+from llm_normalize.records import FieldResult, NormalizedRecord, Source
+from llm_normalize.report import RunCounts, RunReport
 
 __all__ = [
     "COLOMBIAN_LEADS",
@@ -41,7 +44,9 @@ __all__ = [
     "Item",
     "LLMNormalizeError",
     "LRUCache",
+    "ModelDispatcher",
     "NormalizationConfig",
+    "NormalizationRun",
     "NormalizedRecord",
     "Normalizer",
     "NullCache",
@@ -53,6 +58,7 @@ __all__ = [
     "RateLimiter",
     "ResponseParseError",
     "ResponseParser",
+    "RunCounts",
     "RunReport",
     "Source",
     "Strategy",

@@ -26,8 +26,9 @@ from typing import Any, Final, TextIO
 from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend
 from llm_normalize.config import NormalizationConfig
+from llm_normalize.dispatch import Budget
 from llm_normalize.exceptions import LLMNormalizeError
-from llm_normalize.files import (
+from llm_normalize.io import (
     BadLine,
     FileFormat,
     Row,
@@ -37,7 +38,8 @@ from llm_normalize.files import (
     write_items,
     write_jsonl,
 )
-from llm_normalize.pipeline import Budget, NormalizedRecord, Normalizer
+from llm_normalize.pipeline import Normalizer
+from llm_normalize.records import NormalizedRecord
 from llm_normalize.report import RunReport
 from llm_normalize.stores import LEAD_ID, open_store
 
@@ -413,8 +415,9 @@ def _export(args: argparse.Namespace, err: TextIO) -> int:
 
 def _report(args: argparse.Namespace, err: TextIO) -> int:
     from llm_normalize.quality import quality_report
+    from llm_normalize.quality.history import history_path, write_history
 
-    history = args.history or _default_history(args.store)
+    history = args.history or history_path(args.store)
     previous = None
     if args.previous:
         previous = Path(args.previous).read_text(encoding="utf-8")
@@ -434,8 +437,7 @@ def _report(args: argparse.Namespace, err: TextIO) -> int:
     if args.output:
         Path(args.output).write_text(report.to_html(), encoding="utf-8")
     if history:
-        # The next report's drift baseline: figures only, never a field value.
-        Path(history).write_text(report.without_values().to_json(), encoding="utf-8")
+        write_history(report, history)  # the next report's drift baseline, without values
     if args.json:
         print(report.to_json())
     for anomaly in report.anomalies:
@@ -450,29 +452,20 @@ def _report(args: argparse.Namespace, err: TextIO) -> int:
     return 1 if args.check and report.has_anomalies else EXIT_OK
 
 
-def _default_history(url: str) -> str | None:
-    """Where a SQLite store's last quality report is kept: beside the database file."""
-    if not url.lower().startswith("sqlite:///"):
-        return None
-    return url[len("sqlite:///") :] + ".quality.json"
-
-
 def _store_label(url: str) -> str:
     # Only the scheme and the name: query options may carry endpoints, never values.
     return url.split("?", 1)[0]
 
 
 def _backend(args: argparse.Namespace, config: NormalizationConfig) -> Backend | None:
-    if args.backend == "rules":
-        return None
-    if args.backend == "fake":
-        from llm_normalize.backends.fake import FakeBackend
+    from llm_normalize.backends.factory import make_backend
 
-        return FakeBackend(model_id=config.model_id)
-    from llm_normalize.backends.bedrock import BedrockBackend
-
-    return BedrockBackend(
-        config.model_id, api=args.api, region_name=args.region, endpoint_url=args.endpoint_url
+    return make_backend(
+        args.backend,
+        model_id=config.model_id,
+        api=args.api,
+        region_name=args.region,
+        endpoint_url=args.endpoint_url,
     )
 
 

@@ -24,21 +24,20 @@ from typing import Any, Final
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llm_normalize.exceptions import ConfigurationError
+from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 
-__all__ = ["CONFIG_ID", "DEFAULT_FIELDS", "DEFAULT_MODEL_ID", "NormalizationConfig"]
+__all__ = [
+    "CONFIG_ID",
+    "DEFAULT_FIELDS",
+    "DEFAULT_MODEL_ID",
+    "NormalizationConfig",
+    "stored_model_id",
+]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FIELDS: Final = (
-    "nombres",
-    "apellidos",
-    "direccion",
-    "ciudad",
-    "nivelEducativo",
-    "ocupacionActual",
-    "empresa",
-)
-"""The seed's `fieldsToNormalize`."""
+DEFAULT_FIELDS: Final = COLOMBIAN_LEADS.names
+"""The seed's `fieldsToNormalize`: the fields of the Colombian lead profile, in order."""
 
 DEFAULT_MODEL_ID: Final = "anthropic.claude-3-haiku-20240307-v1:0"
 """Claude 3 Haiku on Bedrock, the seed's model."""
@@ -198,6 +197,23 @@ class NormalizationConfig(BaseModel):
                 raise ConfigurationError(f"unknown setting {key!r}")
             layered[setting] = value
         return cls.from_mapping(layered)
+
+
+def stored_model_id(stored: Mapping[str, Any]) -> str | None:
+    """The model a stored config item asks for (`modelId`), if it names one.
+
+    The scheduled job calls this model: the item is the one place that picks it at run time,
+    over the model the backend was built with.
+
+    Raises:
+        ConfigurationError: The item's model id is not a non-empty string.
+    """
+    value = _stored_settings(stored).get("model_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError("the stored config's modelId must be a non-empty string")
+    return value.strip()
 
 
 def _stored_settings(stored: Mapping[str, Any]) -> dict[str, Any]:

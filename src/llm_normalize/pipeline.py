@@ -2,128 +2,68 @@
 
 Rules first: every value goes through its field's post-processors. A value goes to the
 model only when its field's strategy asks for it (`llm`), or (`auto`, the default) when the
-rules were not confident. Those values are deduplicated (`(field, raw value)` once per run),
-looked up in the value cache, and the rest sent in small batches, several at a time, under an
-adaptive rate limit, with retries and an optional budget. Every answer passes the guard and
-then the field's post-processors; a rejected or missing answer falls back to the rules and
-is flagged. Seed-style processing (every field of `batch_size` leads per call) stays
-available as `batching="leads"`, for comparison.
+rules were not confident. Those values are deduplicated (`(field, raw value)` once per chunk)
+and handed to the model pass (`llm_normalize.dispatch`), which answers from the value cache or
+the model and falls back to the rules, flagged, for what it could not decide. Then each
+record is assembled.
+
+A `Normalizer` keeps no per-run state: each run opens a `NormalizationRun`, which the
+scheduled job (`llm_normalize.job`) drives too, and returns its report. One instance may
+serve several runs at once (threads, Lambda invocations).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import logging
+import threading
 import time
-from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final
 
 from llm_normalize._names import field_key
 from llm_normalize._version import __version__
-from llm_normalize.backends.base import Backend, ModelRequest, Usage
+from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryPolicy
-from llm_normalize.cache import LRUCache, NullCache, ValueCache, cache_key
+from llm_normalize.cache import LRUCache, ValueCache
 from llm_normalize.config import NormalizationConfig
-from llm_normalize.exceptions import (
-    BackendError,
-    BackendThrottledError,
-    ConfigurationError,
-    ResponseParseError,
-    UnknownFieldError,
-)
-from llm_normalize.fields import COLOMBIAN_LEADS, FieldSpec, Profile
+from llm_normalize.dispatch import Budget, ModelDispatcher, ModelPass, Question
+from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
+from llm_normalize.fields import FieldSpec, Profile
 from llm_normalize.guard import Guard
-from llm_normalize.parsing import ParsedAnswer, ResponseParser, TruncatedResponseError
+from llm_normalize.job import process_leads, run_job
+from llm_normalize.parsing import ResponseParser
 from llm_normalize.postprocessors.base import Outcome
-from llm_normalize.postprocessors.registry import PostProcessorRegistry, default_registry
-from llm_normalize.prompt import Item, PromptBuilder
-from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
+from llm_normalize.postprocessors.registry import PostProcessorRegistry
+from llm_normalize.profiles.colombia import COLOMBIAN_LEADS, default_registry
+from llm_normalize.prompt import PromptBuilder
+from llm_normalize.ratelimit import RateLimiter
 from llm_normalize.records import (
-    FLAG_GUARD_REJECTED,
-    FLAG_MODEL_FAILED,
     FLAG_NOT_CONFIDENT,
-    FLAG_NOT_SENT,
     FLAG_UNSUPPORTED_TYPE,
     FieldResult,
     NormalizedRecord,
     Source,
 )
-from llm_normalize.report import RunReport, RunStats, estimate_cost
-from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead
+from llm_normalize.report import RunCounts, RunReport
+from llm_normalize.stores.base import LeadStore, StoredLead
 
 __all__ = [
-    "Batching",
     "Budget",
     "FieldResult",
+    "NormalizationRun",
     "NormalizedRecord",
     "Normalizer",
     "Source",
 ]
 
-logger = logging.getLogger(__name__)
-
-Batching: TypeAlias = Literal["values", "leads"]
-"""How model calls are filled: distinct values (default) or, like the seed, whole leads."""
-
-# Distinct values remembered per run; past this the memo starts over (memory stays bounded
-# on a 100k-record file whose free-text fields are mostly distinct).
+# Rules outcomes remembered per normalizer (least recently used first out), so a 100k-record
+# file whose free-text fields are mostly distinct keeps memory bounded.
 _MEMO_LIMIT: Final = 65_536
 
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """A ceiling on what one run may spend on the model; past it, no new call is scheduled.
-
-    Each call is reserved at its worst case (estimated input plus its `max_tokens` of output)
-    before it is sent, so the ceiling holds even with several calls in flight.
-
-    Attributes:
-        max_tokens: Input plus output tokens.
-        max_usd: Estimated US dollars, from the price table (unknown models cannot be
-            held to a dollar budget: `Normalizer` refuses that combination).
-    """
-
-    max_tokens: int | None = None
-    max_usd: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.max_tokens is not None and self.max_tokens < 0:
-            raise ConfigurationError("Budget.max_tokens must not be negative")
-        if self.max_usd is not None and self.max_usd < 0:
-            raise ConfigurationError("Budget.max_usd must not be negative")
-
-
-@dataclass(slots=True)
-class _Slot:
-    """One value the model should decide, and what the rules made of it."""
-
-    key: Hashable
-    name: str
-    spec: FieldSpec
-    raw: str
-    rules: FieldResult
-
-
-@dataclass(slots=True)
-class _CallResult:
-    parsed: ParsedAnswer | None = None
-    truncated: bool = False
-    error: str | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A record between the rules pass and the model pass."""
-
-    position: int
-    rid: str
-    original: Mapping[str, Any]
-    results: dict[str, FieldResult | Hashable]
+_Numbered = Sequence[tuple[int, Any]]
 
 
 # Specs for fields known only to the registry: the rules decide them. Cached: the pipeline
@@ -150,16 +90,18 @@ class Normalizer:
         rate_limiter: A limiter of your own, instead of `requests_per_second`.
         retry: How model calls are retried (default: `RetryPolicy()`, 4 attempts, 1-2-4 s).
         budget: A ceiling on tokens or dollars for one run.
-        batching: `values` (distinct values, default) or `leads` (the seed's way: every field
-            of `batch_size` leads per call, no dedupe, no cache).
         prompt_builder: Builds requests (default: `PromptBuilder(profile)`).
         parser: Reads answers (default: `ResponseParser()`).
         guard: Checks answers (default: `Guard(profile)`).
         prices: A price table for the cost estimate (default: the built-in one).
-        stop_when: Called before each model call; when it returns True, no further call is
-            scheduled (a Lambda passes "less than N seconds left"); the rest falls back to the
-            rules and the report says `stopped_early="deadline"`.
+        stop_when: Called before each model call of every run; when it returns True, no
+            further call is scheduled and the rest falls back to the rules (the report says
+            `stopped_early="deadline"`). Each run may add its own (`stop_when=` of `normalize`,
+            `run`, ...).
         chunk_size: Records held at once; dedupe works within a chunk, the cache across them.
+
+    The model settings (from `concurrency` to `prices`) make up the `dispatcher`, a
+    `ModelDispatcher`; the normalizer itself holds the rules pass and the assembly.
 
     Raises:
         ConfigurationError: A field to normalize is unknown, or a setting is out of range.
@@ -183,7 +125,6 @@ class Normalizer:
         rate_limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         budget: Budget | None = None,
-        batching: Batching = "values",
         prompt_builder: PromptBuilder | None = None,
         parser: ResponseParser | None = None,
         guard: Guard | None = None,
@@ -191,93 +132,137 @@ class Normalizer:
         stop_when: Callable[[], bool] | None = None,
         chunk_size: int = 1000,
     ) -> None:
-        if concurrency < 1:
-            raise ConfigurationError("concurrency must be at least 1")
-        if requests_per_second <= 0:
-            raise ConfigurationError("requests_per_second must be positive")
         if chunk_size < 1:
             raise ConfigurationError("chunk_size must be at least 1")
-        if batching not in ("values", "leads"):
-            raise ConfigurationError("batching must be 'values' or 'leads'")
-        self.backend = backend
         self.config = config or NormalizationConfig()
         self.profile = profile or COLOMBIAN_LEADS
         self.registry = registry or default_registry
         self._check_fields(self.config)
-        self.cache: ValueCache = (
-            NullCache() if batching == "leads" else (cache if cache is not None else LRUCache())
-        )
-        self.concurrency = concurrency
-        self.rate_limiter: RateLimiter = rate_limiter or AdaptiveRateLimiter(
-            requests_per_second, burst=concurrency
-        )
-        self.retry = retry or RetryPolicy()
-        self.budget = budget
-        self.batching: Batching = batching
-        self.prompt_builder = prompt_builder or PromptBuilder(self.profile)
-        self.parser = parser or ResponseParser()
-        self.guard = guard or Guard(self.profile)
+        self.cache: ValueCache = cache if cache is not None else LRUCache()
         self.prices = prices
         self.stop_when = stop_when
         self.chunk_size = chunk_size
-        if (
-            budget is not None
-            and budget.max_usd is not None
-            and backend is not None
-            and estimate_cost(backend.model_id, Usage(1, 1), prices) is None
-        ):
-            raise ConfigurationError(
-                f"no price known for model {backend.model_id!r}: a dollar budget cannot be "
-                "held; pass prices=... or use Budget(max_tokens=...)"
+        self.dispatcher: ModelDispatcher | None = None
+        if backend is not None:
+            self.dispatcher = ModelDispatcher(
+                backend,
+                registry=self.registry,
+                cache=self.cache,
+                profile=self.profile,
+                concurrency=concurrency,
+                requests_per_second=requests_per_second,
+                rate_limiter=rate_limiter,
+                retry=retry,
+                budget=budget,
+                prompt_builder=prompt_builder,
+                parser=parser,
+                guard=guard,
+                prices=prices,
             )
-        self.last_report: RunReport | None = None
-        self._memo: dict[tuple[str, str], Outcome] = {}
+        elif concurrency < 1 or requests_per_second <= 0:
+            raise ConfigurationError("concurrency and requests_per_second must be positive")
+        self._assess = functools.lru_cache(maxsize=_MEMO_LIMIT)(self.registry.assess)
+        self._last_report: RunReport | None = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        model = self.backend.model_id if self.backend is not None else None
-        return f"Normalizer(fields={self.config.fields_to_normalize!r}, model={model!r}, batching={self.batching!r})"
+        return f"Normalizer(fields={self.config.fields_to_normalize!r}, model={self.model_id!r})"
+
+    @property
+    def backend(self) -> Backend | None:
+        """The model backend, or `None` for the rules alone."""
+        return self.dispatcher.backend if self.dispatcher is not None else None
+
+    @property
+    def model_id(self) -> str | None:
+        """The model the backend calls, or `None` for the rules alone."""
+        return self.dispatcher.model_id if self.dispatcher is not None else None
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The rate limiter of the model calls (shared by every run), if there is a model."""
+        return self.dispatcher.rate_limiter if self.dispatcher is not None else None
 
     @property
     def prompt_version(self) -> str:
         """The version of the prompt this normalizer sends (part of every cache key)."""
-        return self.prompt_builder.prompt_version
+        if self.dispatcher is not None:
+            return self.dispatcher.prompt_version
+        return PromptBuilder(self.profile).prompt_version
 
-    def _cache_version(self) -> str:
-        # Answers depend on the prompt and on the model that gave them: a new model id must not
-        # reuse another model's answers, so both make up the version part of the cache key.
-        if self.backend is None:
-            return ""
-        return f"{self.prompt_version}@{self.backend.model_id}"
+    @property
+    def run_version(self) -> str:
+        """What a run records as `normalizationMeta.promptVersion`, and rolls back by.
+
+        The prompt version when a model is in use; without one, `rules-<library version>`,
+        since the rules alone decided and a new release may decide differently.
+        """
+        if self.dispatcher is None:
+            return f"rules-{__version__}"
+        return self.dispatcher.prompt_version
+
+    @property
+    def last_report(self) -> RunReport | None:
+        """The report of the run that finished last on this normalizer, if any.
+
+        A convenience for one run at a time. With several runs at once (threads, a Lambda
+        serving overlapping invocations) use what each run returns: `normalize_with_report`,
+        `run` and `process_leads` return their own report.
+        """
+        with self._lock:
+            return self._last_report
+
+    def _check_fields(self, config: NormalizationConfig) -> None:
+        """Raise `UnknownFieldError` unless the profile or the registry knows every field."""
+        known = set(self.profile.names) | set(self.registry.fields)
+        for name in config.fields_to_normalize:
+            if name not in self.profile and name not in self.registry:
+                raise UnknownFieldError(name, known)
 
     # -- public entry points ---------------------------------------------------------------
 
-    def normalize(self, records: Iterable[Mapping[str, Any]]) -> list[NormalizedRecord]:
+    def normalize(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        stop_when: Callable[[], bool] | None = None,
+    ) -> list[NormalizedRecord]:
         """Normalize records; the input mappings are never modified.
 
         A record that is not a mapping becomes a `NormalizedRecord` with an `error`, and the
         others go on. The run's `RunReport` is then in `last_report`.
         """
-        return list(self.iter_normalize(records))
+        return self.normalize_with_report(records, stop_when=stop_when)[0]
 
     def normalize_with_report(
-        self, records: Iterable[Mapping[str, Any]]
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        stop_when: Callable[[], bool] | None = None,
     ) -> tuple[list[NormalizedRecord], RunReport]:
-        """Like `normalize`, and return the run's report too."""
-        results = self.normalize(records)
-        assert self.last_report is not None  # set when iter_normalize finishes
-        return results, self.last_report
+        """Like `normalize`, and return the run's report too (safe with concurrent runs)."""
+        run = self.start(stop_when=stop_when)
+        results: list[NormalizedRecord] = []
+        numbered = enumerate(records)
+        while chunk := list(itertools.islice(numbered, self.chunk_size)):
+            results.extend(run.normalize_chunk(chunk))
+        return results, run.finish()
 
-    def iter_normalize(self, records: Iterable[Mapping[str, Any]]) -> Iterator[NormalizedRecord]:
+    def iter_normalize(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        stop_when: Callable[[], bool] | None = None,
+    ) -> Iterator[NormalizedRecord]:
         """Like `normalize`, a chunk at a time, for inputs too large to hold in memory.
 
         `last_report` is set when the iterator is exhausted.
         """
-        stats = self._new_stats()
-        started = time.monotonic()
+        run = self.start(stop_when=stop_when)
         numbered = enumerate(records)
         while chunk := list(itertools.islice(numbered, self.chunk_size)):
-            yield from self._process(chunk, stats)
-        self._finish(stats, started)
+            yield from run.normalize_chunk(chunk)
+        run.finish()
 
     def run(
         self,
@@ -287,44 +272,42 @@ class Normalizer:
         limit: int | None = None,
         now_ms: int | None = None,
         progress: Callable[[int], None] | None = None,
+        stop_when: Callable[[], bool] | None = None,
     ) -> RunReport:
         """Run the seed's scheduled job on a lead store and return its report.
 
         Reads the store's config item (as the seed does at every run) over this normalizer's
-        config; does nothing if it says `enabled: false`. Then streams the leads whose
-        `normalizedAt` is missing or older than the TTL (all of them with `force`), at most
-        `limit` (default: `max_leads_per_run`), normalizes them a chunk at a time, and saves
-        each lead conditionally: a lead changed or deleted since it was read is skipped and
-        counted, never overwritten. Originals are never written.
+        config; does nothing if it says `enabled: false`, and calls the model its `modelId`
+        names, if any. Then streams the leads whose `normalizedAt` is missing or older than
+        the TTL (all of them with `force`), at most `limit` (default: `max_leads_per_run`),
+        normalizes them a chunk at a time, and saves each lead conditionally: a lead changed
+        or deleted since it was read is skipped and counted, never overwritten. Originals are
+        never written. See `llm_normalize.job.run_job`, which also says what became of each
+        lead.
 
         If an exception escapes (a bug in a custom backend, a store failure), every lead is
         either fully saved or untouched, and the next run picks up the rest.
 
         Args:
-            store: Where the leads are (`open_store("sqlite:///leads.db")`, ...).
+            store: Where the leads are (`open_store("sqlite:///leads.db")`, ...), a `LeadStore`.
             force: Normalize every lead, whatever its `normalizedAt` (the seed's `forceAll`).
             limit: At most this many leads; default the config's `max_leads_per_run`.
             now_ms: The run's clock in epoch milliseconds (default: now); it selects by TTL
                 and is written as `normalizedAt` and `updatedAt`.
             progress: Called with the number of leads just handled, after each chunk
                 (a progress bar's `update`).
+            stop_when: This run's deadline check, on top of the normalizer's own.
         """
-        started = time.monotonic()
-        stored = store.load_config()
-        config = self.config.with_stored(stored) if stored else self.config
-        stats = self._new_stats()
-        if not config.enabled:
-            stats.enabled = False
-            logger.info("normalization is disabled by the configuration; nothing to do")
-            return self._finish(stats, started)
-        self._check_fields(config)
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        cap = config.max_leads_per_run if limit is None else limit
-        due = store.iter_due(
-            now_ms=now, ttl_days=config.normalization_ttl_days, force=force, limit=cap
+        result = run_job(
+            self,
+            store,
+            force=force,
+            limit=limit,
+            now_ms=now_ms,
+            progress=progress,
+            stop_when=stop_when,
         )
-        self._save_all(store, due, stats, config, now, progress)
-        return self._finish(stats, started)
+        return result.report
 
     def process_leads(
         self,
@@ -332,108 +315,63 @@ class Normalizer:
         leads: Iterable[StoredLead],
         *,
         now_ms: int | None = None,
+        stop_when: Callable[[], bool] | None = None,
     ) -> RunReport:
         """Normalize the given leads and save them, whatever their `normalizedAt`.
 
         For event-driven callers that already know which leads to do: a DynamoDB stream
         record's new image, an SQS message naming lead ids (`store.get`). Saves are
         conditional on the `updatedAt` in each `StoredLead`, exactly as in `run`; the stored
-        config is read too, and a disabled config does nothing.
+        config is read too, and a disabled config does nothing. See
+        `llm_normalize.job.process_leads`, which also says what became of each lead.
         """
-        started = time.monotonic()
-        stored = store.load_config()
-        config = self.config.with_stored(stored) if stored else self.config
-        stats = self._new_stats()
-        if not config.enabled:
-            stats.enabled = False
-            return self._finish(stats, started)
-        self._check_fields(config)
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        self._save_all(store, iter(leads), stats, config, now, None)
-        return self._finish(stats, started)
+        return process_leads(self, store, leads, now_ms=now_ms, stop_when=stop_when).report
 
-    def _save_all(
+    def start(
         self,
-        store: LeadStore,
-        leads: Iterator[StoredLead],
-        stats: RunStats,
-        config: NormalizationConfig,
-        now: int,
-        progress: Callable[[int], None] | None,
-    ) -> None:
-        meta_base = {
-            "promptVersion": self.run_version,
-            "modelId": self.backend.model_id if self.backend is not None else None,
-        }
-        position = 0
-        while chunk := list(itertools.islice(leads, self.chunk_size)):
-            numbered = [(position + i, lead.item) for i, lead in enumerate(chunk)]
-            position += len(chunk)
-            for lead, result in zip(chunk, self._process(numbered, stats, config), strict=True):
-                if result.error is not None:
-                    continue
-                if any(FLAG_NOT_SENT in flags for flags in result.flags.values()):
-                    # The budget or the deadline kept the model from this lead: leave it
-                    # untouched, so the next run does it properly instead of TTL days later.
-                    stats.add("records_deferred")
-                    continue
-                update = LeadUpdate(
-                    normalized_data=result.normalized,
-                    meta={
-                        **meta_base,
-                        "source": result.sources,
-                        "flags": {name: list(flags) for name, flags in result.flags.items()},
-                    },
-                    timestamp_ms=now,
-                )
-                status = store.save(lead, update)
-                if status == "saved":
-                    stats.add("records_saved")
-                else:
-                    stats.add("records_skipped")
-                    stats.tally(stats.skipped, status)
-                    logger.info(
-                        "lead %s was %s since it was read; not saved",
-                        lead.lead_id,
-                        "changed" if status == "conflict" else "deleted",
-                    )
-            if progress is not None:
-                progress(len(chunk))
-            if stats.stopped_early is not None:
-                break
+        *,
+        config: NormalizationConfig | None = None,
+        stop_when: Callable[[], bool] | None = None,
+        model_id: str | None = None,
+    ) -> NormalizationRun:
+        """Open one run: normalize chunks with `NormalizationRun.normalize_chunk`, then `finish`.
 
-    @property
-    def run_version(self) -> str:
-        """What a run records as `normalizationMeta.promptVersion`, and rolls back by.
+        Args:
+            config: This run's settings (default: the normalizer's), e.g. with a stored
+                config item on top.
+            stop_when: This run's deadline check, on top of the normalizer's own.
+            model_id: The model this run must call (a stored config item's `modelId`); the
+                backend is switched with its `with_model_id` when it calls another one.
 
-        The prompt version when a model is in use; without one, `rules-<library version>`,
-        since the rules alone decided and a new release may decide differently.
+        Raises:
+            ConfigurationError: `model_id` names another model and the backend cannot switch.
+            UnknownFieldError: `config` names a field the profile and registry do not know.
         """
-        if self.backend is None:
-            return f"rules-{__version__}"
-        return self.prompt_version
+        config = config or self.config
+        if config is not self.config:
+            self._check_fields(config)
+        checks = [check for check in (self.stop_when, stop_when) if check is not None]
+        combined = (lambda: any(check() for check in checks)) if checks else None
+        dispatcher = self._dispatcher_for(model_id)
+        model = dispatcher.start(combined) if dispatcher is not None else None
+        return NormalizationRun(self, config, model)
 
-    def _new_stats(self) -> RunStats:
-        return RunStats(
-            model_id=self.backend.model_id if self.backend is not None else None,
-            prompt_version=self.run_version,
-            prices=self.prices,
-        )
+    def _dispatcher_for(self, model_id: str | None) -> ModelDispatcher | None:
+        dispatcher = self.dispatcher
+        if dispatcher is None or model_id is None or model_id == dispatcher.model_id:
+            return dispatcher
+        switch = getattr(dispatcher.backend, "with_model_id", None)
+        if not callable(switch):
+            raise ConfigurationError(
+                f"the stored config asks for model {model_id!r} but the backend calls "
+                f"{dispatcher.model_id!r} and has no with_model_id() to switch; remove "
+                "modelId from the config item or use a backend that can switch"
+            )
+        return dispatcher.with_backend(switch(model_id))
 
-    def _finish(self, stats: RunStats, started: float) -> RunReport:
-        self.last_report = stats.freeze(time.monotonic() - started)
-        return self.last_report
-
-    def _check_fields(self, config: NormalizationConfig) -> None:
-        known = set(self.profile.names) | set(self.registry.fields)
-        for name in config.fields_to_normalize:
-            if name not in self.profile and name not in self.registry:
-                raise UnknownFieldError(name, known)
-
-    def normalize_one(self, record: Mapping[str, Any], *, position: int = 0) -> NormalizedRecord:
-        """Normalize one record (see `normalize`)."""
-        [result] = self._process([(position, record)], RunStats())
-        return result
+    def _publish(self, report: RunReport) -> None:
+        with self._lock:
+            self._last_report = report
 
     # -- the rules pass --------------------------------------------------------------------
 
@@ -455,13 +393,7 @@ class Normalizer:
             )
             return result, None
         text = raw if isinstance(raw, str) else str(raw)
-        key = (name, text)
-        outcome = self._memo.get(key)
-        if outcome is None:
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            outcome = self.registry.assess(name, text)
-            self._memo[key] = outcome
+        outcome: Outcome = self._assess(name, text)
         result = FieldResult(
             outcome.value,
             source="rules",
@@ -473,257 +405,157 @@ class Normalizer:
         return result, (text if outcome.value else None)
 
     def _wants_model(self, spec: FieldSpec, rules: FieldResult) -> bool:
-        if self.backend is None or spec.strategy == "rules":
+        """Whether the model should decide a value the rules made `rules` of."""
+        if self.dispatcher is None or spec.strategy == "rules":
             return False
-        if self.batching == "leads" or spec.strategy == "llm":
+        if spec.strategy == "llm":
             return True
         return not rules.confident
 
-    def _process(
-        self,
-        chunk: Sequence[tuple[int, Any]],
-        stats: RunStats,
-        config: NormalizationConfig | None = None,
-    ) -> list[NormalizedRecord]:
-        config = config or self.config
-        pending: list[_Pending | NormalizedRecord] = []
-        slots: dict[Hashable, _Slot] = {}
-        hits: dict[Hashable, FieldResult] = {}
-        version = self._cache_version()
+
+class NormalizationRun:
+    """One run of a `Normalizer`: its settings, its model pass and its figures so far.
+
+    Built by `Normalizer.start`; used by one thread. `normalize_chunk` as often as needed,
+    then `finish` for the report (which also becomes the normalizer's `last_report`).
+    """
+
+    def __init__(
+        self, normalizer: Normalizer, config: NormalizationConfig, model: ModelPass | None
+    ) -> None:
+        self.normalizer = normalizer
+        self.config = config
+        self.model = model
+        self.counts = RunCounts()
+        self.started_at = datetime.now(UTC)
+        self._started = time.monotonic()
+
+    @property
+    def model_id(self) -> str | None:
+        """The model this run calls, if any."""
+        return self.model.dispatcher.model_id if self.model is not None else None
+
+    @property
+    def run_version(self) -> str:
+        """What this run records as `normalizationMeta.promptVersion`."""
+        return self.normalizer.run_version
+
+    @property
+    def stopped_early(self) -> str | None:
+        """Why the model pass stopped scheduling calls (budget, deadline), if it did."""
+        return self.model.stopped_early if self.model is not None else None
+
+    def add(self, counts: RunCounts) -> None:
+        """Add the figures of a stage outside the normalizer (e.g. the job's saves)."""
+        self.counts = self.counts + counts
+
+    def finish(self, *, enabled: bool = True) -> RunReport:
+        """The run's report; it also becomes the normalizer's `last_report`."""
+        report = self.counts.freeze(
+            model_id=self.model_id,
+            prompt_version=self.run_version,
+            started_at=self.started_at,
+            duration_s=time.monotonic() - self._started,
+            prices=self.normalizer.prices,
+            enabled=enabled,
+        )
+        self.normalizer._publish(report)
+        return report
+
+    def normalize_chunk(self, chunk: _Numbered) -> list[NormalizedRecord]:
+        """Normalize `(position, record)` pairs: rules, then the model, then assembly."""
+        pending: list[NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]]] = []
+        questions: dict[Hashable, Question] = {}
         for position, record in chunk:
-            stats.add("records_in")
-            if not isinstance(record, Mapping):
-                stats.add("records_failed")
-                pending.append(
-                    NormalizedRecord(
-                        id=f"#{position}",
-                        original=MappingProxyType({}),
-                        error=f"expected a mapping, got {type(record).__name__}",
-                    )
-                )
-                continue
-            original = MappingProxyType(dict(record))
-            record_id = original.get(config.id_field)
-            rid = (
-                str(record_id)
-                if isinstance(record_id, str | int) and record_id != ""
-                else f"#{position}"
-            )
-            results: dict[str, FieldResult | Hashable] = {}
-            for name in config.fields_to_normalize:
-                if name not in original:
-                    continue
-                rules, text = self._rules(name, original[name])
-                spec = self._spec(name)
-                if text is None or not self._wants_model(spec, rules):
-                    results[name] = rules
-                    continue
-                if self.batching == "leads":
-                    key: Hashable = (position, field_key(name))
-                else:
-                    key = (field_key(name), text)
-                    if key in hits:
-                        results[name] = hits[key]
-                        continue
-                    if key not in slots:
-                        cached = self.cache.get(cache_key(name, text, version))
-                        if cached is not None:
-                            stats.add("cache_hits")
-                            hits[key] = FieldResult(cached, source="cache", confident=True)
-                            results[name] = hits[key]
-                            continue
-                results[name] = key
-                slots.setdefault(key, _Slot(key, name, spec, text, rules))
-            pending.append(_Pending(position, rid, original, results))
-
-        decided = self._ask_model(list(slots.values()), stats, config.batch_size) if slots else {}
-
-        out: list[NormalizedRecord] = []
-        for item in pending:
-            if isinstance(item, NormalizedRecord):
-                out.append(item)
-                continue
-            fields = {
-                name: value if isinstance(value, FieldResult) else decided[value]
-                for name, value in item.results.items()
-            }
-            record = NormalizedRecord(id=item.rid, original=item.original, fields=fields)
-            stats.add("records_normalized")
-            stats.add("fields_normalized", len(fields))
-            stats.add("fields_changed", len(record.changed))
-            for name, result in fields.items():
-                stats.tally(stats.sources, result.source)
-                if not result.confident:
-                    stats.add("not_confident")
-                    stats.tally(stats.review_by_field, name)
-            out.append(record)
+            pending.append(self._rules_pass(position, record, questions))
+        decided: dict[Hashable, FieldResult] = {}
+        if questions and self.model is not None:
+            results, counts = self.model.decide(list(questions.values()), self.config.batch_size)
+            decided = dict(zip(questions, results, strict=True))
+            self.counts = self.counts + counts
+        out = [self._assemble(item, decided) for item in pending]
+        self.counts = self.counts + _record_counts(out)
         return out
 
-    # -- the model pass --------------------------------------------------------------------
-
-    def _batches(self, slots: list[_Slot], size: int) -> list[list[_Slot]]:
-        if self.batching == "leads":
-            # The seed's way: all the fields of `batch_size` leads in one call.
-            by_lead: dict[Hashable, list[_Slot]] = {}
-            for slot in slots:
-                by_lead.setdefault(slot.key[0], []).append(slot)  # type: ignore[index]
-            leads = list(by_lead.values())
-            return [
-                [slot for lead in leads[i : i + size] for slot in lead]
-                for i in range(0, len(leads), size)
-            ]
-        # Values of one field together: a batch then carries fewer fields' instructions.
-        ordered = sorted(slots, key=lambda s: field_key(s.name))
-        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
-
-    def _over_budget(self, cost: Usage, reserved: Usage, stats: RunStats) -> bool:
-        """Whether `cost` (one call's worst case) would break the budget on top of the rest."""
-        if self.budget is None or self.backend is None:
-            return False
-        worst = stats.usage + reserved + cost
-        if self.budget.max_tokens is not None and worst.total_tokens > self.budget.max_tokens:
-            return True
-        if self.budget.max_usd is not None:
-            usd = estimate_cost(self.backend.model_id, worst, self.prices)
-            return usd is not None and usd > self.budget.max_usd
-        return False
-
-    def _ask_model(
-        self, slots: list[_Slot], stats: RunStats, batch_size: int
-    ) -> dict[Hashable, FieldResult]:
-        decided: dict[Hashable, FieldResult] = {}
-        queue: deque[list[_Slot]] = deque(self._batches(slots, batch_size))
-        in_flight: dict[Future[_CallResult], tuple[list[_Slot], Usage]] = {}
-        reserved = Usage()
-        with ThreadPoolExecutor(
-            max_workers=self.concurrency, thread_name_prefix="llm-normalize"
-        ) as pool:
-            while queue or in_flight:
-                while queue and len(in_flight) < self.concurrency and stats.stopped_early is None:
-                    batch = queue[0]
-                    request = self.prompt_builder.build(
-                        [Item(str(i), slot.name, slot.raw) for i, slot in enumerate(batch)]
-                    )
-                    if self.stop_when is not None and self.stop_when():
-                        stats.stop("deadline")
-                        break
-                    cost = Usage(
-                        self.prompt_builder.estimate_input_tokens(request), request.max_tokens
-                    )
-                    if self._over_budget(cost, reserved, stats):
-                        stats.stop("budget")
-                        break
-                    queue.popleft()
-                    reserved = reserved + cost
-                    stats.add("values_sent_to_model", len(batch))
-                    in_flight[pool.submit(self._call, request, len(batch), stats)] = (batch, cost)
-                if not in_flight:
-                    break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    batch, cost = in_flight.pop(future)
-                    reserved = Usage(
-                        reserved.input_tokens - cost.input_tokens,
-                        reserved.output_tokens - cost.output_tokens,
-                    )
-                    self._settle(batch, future.result(), queue, decided, stats)
-        # Whatever was never sent (budget, deadline) falls back to the rules.
-        for batch in queue:
-            stats.add("values_not_sent", len(batch))
-            for slot in batch:
-                decided[slot.key] = self._fallback(slot, FLAG_NOT_SENT, "not_sent")
-        return decided
-
-    def _call(self, request: ModelRequest, size: int, stats: RunStats) -> _CallResult:
-        """One batch, with retries; runs in a worker thread and never raises a BackendError."""
-        backend = self.backend
-        assert backend is not None
-
-        def attempt() -> Any:
-            self.rate_limiter.acquire()
-            stats.add("model_calls")
-            try:
-                return backend.complete(request)
-            except BackendThrottledError:
-                stats.add("throttled")
-                self.rate_limiter.on_throttle()
-                raise
-
-        def on_retry(exc: BaseException, attempt_number: int) -> None:
-            stats.add("retries")
-            logger.info(
-                "retrying a model call after %s (attempt %d)", type(exc).__name__, attempt_number
+    def _rules_pass(
+        self, position: int, record: Any, questions: dict[Hashable, Question]
+    ) -> NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]]:
+        """A record's rules results, with a question key where the model must decide."""
+        if not isinstance(record, Mapping):
+            return NormalizedRecord(
+                id=f"#{position}",
+                original=MappingProxyType({}),
+                error=f"expected a mapping, got {type(record).__name__}",
             )
-
-        try:
-            response = self.retry.call(attempt, on_retry=on_retry)
-        except BackendError as exc:
-            stats.tally(stats.errors_by_kind, type(exc).__name__)
-            logger.warning(
-                "a model call failed for good: %s, %d items fall back to the rules",
-                type(exc).__name__,
-                size,
-            )
-            return _CallResult(error=type(exc).__name__)
-        self.rate_limiter.on_success()
-        stats.add_usage(response.usage)
-        try:
-            return _CallResult(parsed=self.parser.parse(response, [str(i) for i in range(size)]))
-        except TruncatedResponseError:
-            return _CallResult(truncated=True)
-        except ResponseParseError:
-            stats.tally(stats.errors_by_kind, "ResponseParseError")
-            return _CallResult(error="ResponseParseError")
-
-    def _settle(
-        self,
-        batch: list[_Slot],
-        result: _CallResult,
-        queue: deque[list[_Slot]],
-        decided: dict[Hashable, FieldResult],
-        stats: RunStats,
-    ) -> None:
-        if result.truncated:
-            stats.add("truncated_batches")
-            if len(batch) > 1:
-                # Never repair a cut-off answer: send each half again, smaller.
-                half = len(batch) // 2
-                queue.appendleft(batch[half:])
-                queue.appendleft(batch[:half])
-                return
-            stats.tally(stats.item_errors, "truncated")
-            decided[batch[0].key] = self._fallback(batch[0], FLAG_MODEL_FAILED, "truncated")
-            return
-        if result.parsed is None:
-            for slot in batch:
-                decided[slot.key] = self._fallback(slot, FLAG_MODEL_FAILED, "model_error")
-            return
-        parsed = result.parsed
-        if parsed.unknown_ids:
-            stats.tally(stats.item_errors, "unknown_id", parsed.unknown_ids)
-        version = self._cache_version()
-        for index, slot in enumerate(batch):
-            answer = parsed.values.get(str(index))
-            if answer is None:
-                reason = parsed.errors.get(str(index), "missing")
-                stats.tally(stats.item_errors, reason)
-                decided[slot.key] = self._fallback(slot, FLAG_MODEL_FAILED, reason)
+        normalizer = self.normalizer
+        original = MappingProxyType(dict(record))
+        record_id = original.get(self.config.id_field)
+        rid = (
+            str(record_id)
+            if isinstance(record_id, str | int) and record_id != ""
+            else f"#{position}"
+        )
+        results: dict[str, Any] = {}
+        for name in self.config.fields_to_normalize:
+            if name not in original:
                 continue
-            verdict = self.guard.check(slot.spec, slot.raw, answer)
-            if not verdict.ok:
-                stats.tally(stats.guard_rejections, verdict.reason or "rejected")
-                decided[slot.key] = self._fallback(
-                    slot, FLAG_GUARD_REJECTED, f"guard:{verdict.reason}"
-                )
+            rules, text = normalizer._rules(name, original[name])
+            spec = normalizer._spec(name)
+            if text is None or not normalizer._wants_model(spec, rules):
+                results[name] = rules
                 continue
-            value = self.registry.apply(slot.name, answer) or ""
-            decided[slot.key] = FieldResult(value, source="llm", confident=True)
-            if self.batching == "values":
-                self.cache.set(cache_key(slot.name, slot.raw, version), value)
+            key = (field_key(name), text)
+            questions.setdefault(key, Question(name, spec, text, rules))
+            results[name] = _Key(key)
+        return rid, original, results
 
     @staticmethod
-    def _fallback(slot: _Slot, flag: str, reason: str) -> FieldResult:
-        flags = tuple(dict.fromkeys((*slot.rules.flags, flag)))
-        return FieldResult(
-            slot.rules.value, source="rules", confident=False, reason=reason, flags=flags
-        )
+    def _assemble(
+        item: NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]],
+        decided: Mapping[Hashable, FieldResult],
+    ) -> NormalizedRecord:
+        if isinstance(item, NormalizedRecord):
+            return item
+        rid, original, results = item
+        fields = {
+            name: decided[value.key] if isinstance(value, _Key) else value
+            for name, value in results.items()
+        }
+        return NormalizedRecord(id=rid, original=original, fields=fields)
+
+
+class _Key:
+    """A placeholder for a field's result: the model pass decides the question `key`."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+
+
+def _record_counts(records: Sequence[NormalizedRecord]) -> RunCounts:
+    """The rules-and-assembly figures of some records."""
+    failed = sum(1 for record in records if record.error is not None)
+    fields = changed = not_confident = 0
+    sources: dict[str, int] = {}
+    review: dict[str, int] = {}
+    for record in records:
+        if record.error is not None:
+            continue
+        fields += len(record.fields)
+        changed += len(record.changed)
+        for name, result in record.fields.items():
+            sources[result.source] = sources.get(result.source, 0) + 1
+            if not result.confident:
+                not_confident += 1
+                review[name] = review.get(name, 0) + 1
+    return RunCounts(
+        records_in=len(records),
+        records_failed=failed,
+        records_normalized=len(records) - failed,
+        fields_normalized=fields,
+        fields_changed=changed,
+        values_by_source=dict(sources),
+        not_confident=not_confident,
+        not_confident_by_field=review,
+    )

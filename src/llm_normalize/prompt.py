@@ -35,7 +35,8 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from llm_normalize.exceptions import ConfigurationError
-from llm_normalize.fields import COLOMBIAN_LEADS, FieldSpec, Profile
+from llm_normalize.fields import FieldSpec, Profile
+from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 from llm_normalize.messages import (
     CHARS_PER_TOKEN,
     TOOL_USE_OVERHEAD_TOKENS,

@@ -1,76 +1,27 @@
-"""What a run did: `RunReport`, and what it cost: the price table and `estimate_cost`.
+"""What a run did: `RunReport`, and `RunCounts`, the figures each stage returns.
 
 A report holds counts, token totals, durations and PII-free tags only, never a field value,
-so it can go to logs, metrics and API answers as it is.
+so it can go to logs, metrics and API answers as it is. Each stage of a run (the rules pass,
+the model pass, the saves) returns its own `RunCounts`; the run adds them up and freezes the
+sum into a `RunReport`. Nothing is threaded through the stages.
 """
 
 from __future__ import annotations
 
-import threading
+import dataclasses
+import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Final
+from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from llm_normalize.backends.base import Usage
-from llm_normalize.quality import QualityReport, quality_report
+from llm_normalize.messages import Usage
+from llm_normalize.pricing import estimate_cost
 
-__all__ = [
-    "PRICES_PER_MILLION_TOKENS",
-    "QualityReport",
-    "RunReport",
-    "RunStats",
-    "estimate_cost",
-    "price_of",
-    "quality_report",
-]
-
-PRICES_PER_MILLION_TOKENS: Final[Mapping[str, tuple[float, float]]] = {
-    # On-demand Bedrock prices in USD per million (input, output) tokens, us-east-1.
-    "anthropic.claude-3-haiku-20240307-v1:0": (0.25, 1.25),
-    "anthropic.claude-3-5-haiku-20241022-v1:0": (0.80, 4.00),
-    "anthropic.claude-haiku-4-5-20251001-v1:0": (1.00, 5.00),
-    "anthropic.claude-3-sonnet-20240229-v1:0": (3.00, 15.00),
-    "anthropic.claude-3-5-sonnet-20240620-v1:0": (3.00, 15.00),
-    "anthropic.claude-3-5-sonnet-20241022-v2:0": (3.00, 15.00),
-    "anthropic.claude-3-7-sonnet-20250219-v1:0": (3.00, 15.00),
-    "anthropic.claude-sonnet-4-20250514-v1:0": (3.00, 15.00),
-    "anthropic.claude-3-opus-20240229-v1:0": (15.00, 75.00),
-}
-"""Known model prices; pass your own table to `estimate_cost` for others or for discounts."""
-
-# Cross-region inference profiles prefix the model id: "us.anthropic.claude-3-haiku-...".
-_PROFILE_PREFIXES: Final = ("us.", "eu.", "apac.", "us-gov.", "global.", "jp.", "au.")
-
-
-def price_of(
-    model_id: str, prices: Mapping[str, tuple[float, float]] | None = None
-) -> tuple[float, float] | None:
-    """Return the (input, output) USD price per million tokens of `model_id`, if known.
-
-    Inference-profile ids (`us.anthropic...`) and ARNs ending in a model id are understood.
-    """
-    table = PRICES_PER_MILLION_TOKENS if prices is None else prices
-    key = model_id.rsplit("/", 1)[-1]
-    if key in table:
-        return table[key]
-    for prefix in _PROFILE_PREFIXES:
-        if key.startswith(prefix) and key[len(prefix) :] in table:
-            return table[key[len(prefix) :]]
-    return None
-
-
-def estimate_cost(
-    model_id: str, usage: Usage, prices: Mapping[str, tuple[float, float]] | None = None
-) -> float | None:
-    """Estimate the USD cost of `usage` on `model_id`, or `None` for an unknown model."""
-    price = price_of(model_id, prices)
-    if price is None:
-        return None
-    return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
+__all__ = ["RunCounts", "RunReport"]
 
 
 class RunReport(BaseModel):
@@ -149,9 +100,26 @@ class RunReport(BaseModel):
     duration_s: float = 0.0
 
     def _repr_html_(self) -> str:
-        from llm_normalize.notebook import report_html  # lazy: notebook imports report
+        # `display` is a leaf: it reads this type only under TYPE_CHECKING.
+        from llm_normalize.display import report_html
 
         return report_html(self)
+
+    @classmethod
+    def merge(cls, reports: Iterable[RunReport]) -> RunReport | None:
+        """One report adding up several (e.g. the runs of one Lambda invocation); `None` for none.
+
+        Counts, tokens, costs and durations add up; tallies add up by key; `enabled` holds when
+        every run was enabled, the other flags when any run set them; the model, the prompt
+        version, the start and the reason for stopping early are the first ones given.
+        """
+        reports = list(reports)
+        if len(reports) <= 1:
+            return reports[0] if reports else None
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            values[name] = _merge_values(name, [getattr(report, name) for report in reports])
+        return cls.model_validate(values)
 
     def summary(self) -> str:
         """A short human-readable table of the main figures."""
@@ -197,83 +165,144 @@ class RunReport(BaseModel):
         return "\n".join(f"{label.ljust(width)}  {text}" for label, text in rows)
 
 
-@dataclass
-class RunStats:
-    """The mutable, thread-safe tally a run keeps while it works; `freeze()` makes the report."""
+def _merge_values(name: str, items: list[Any]) -> Any:
+    first = items[0]
+    if name == "estimated_cost_usd":
+        known = [item for item in items if item is not None]
+        return sum(known) if known else None
+    if name == "enabled":
+        return all(items)
+    if isinstance(first, bool):
+        return any(items)
+    if isinstance(first, int | float):
+        return sum(items)
+    if isinstance(first, dict):
+        total: Counter[str] = Counter()
+        for item in items:
+            total.update(item)
+        return dict(total)
+    return next((item for item in items if item is not None), None)
 
-    model_id: str | None = None
-    prompt_version: str | None = None
-    prices: Mapping[str, tuple[float, float]] | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    counts: Counter[str] = field(default_factory=Counter)
-    sources: Counter[str] = field(default_factory=Counter)
-    guard_rejections: Counter[str] = field(default_factory=Counter)
-    item_errors: Counter[str] = field(default_factory=Counter)
-    errors_by_kind: Counter[str] = field(default_factory=Counter)
-    review_by_field: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
+
+def _empty() -> Mapping[str, int]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """The figures of one stage of a run, or of several added up with ``+``.
+
+    The fields are those of `RunReport`, which `freeze` builds; tallies are by PII-free key.
+    A stage returns its counts and the run adds them, so no stage shares a mutable tally.
+    """
+
+    records_in: int = 0
+    records_normalized: int = 0
+    records_failed: int = 0
+    records_saved: int = 0
+    records_skipped: int = 0
+    records_deferred: int = 0
+    fields_normalized: int = 0
+    fields_changed: int = 0
+    values_sent_to_model: int = 0
+    values_not_sent: int = 0
+    model_calls: int = 0
+    retries: int = 0
+    throttled: int = 0
+    truncated_batches: int = 0
+    cache_hits: int = 0
+    not_confident: int = 0
     usage: Usage = field(default_factory=Usage)
+    skipped_by_reason: Mapping[str, int] = field(default_factory=_empty)
+    values_by_source: Mapping[str, int] = field(default_factory=_empty)
+    guard_rejections: Mapping[str, int] = field(default_factory=_empty)
+    item_errors: Mapping[str, int] = field(default_factory=_empty)
+    errors_by_kind: Mapping[str, int] = field(default_factory=_empty)
+    not_confident_by_field: Mapping[str, int] = field(default_factory=_empty)
     stopped_early: str | None = None
-    enabled: bool = True
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, name: str, amount: int = 1) -> None:
-        """Add to a named count (see `RunReport` for the names)."""
-        with self._lock:
-            self.counts[name] += amount
+    def __add__(self, other: RunCounts) -> RunCounts:
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            mine, theirs = getattr(self, item.name), getattr(other, item.name)
+            if item.name == "stopped_early":
+                values[item.name] = mine if mine is not None else theirs
+            elif isinstance(mine, Mapping):
+                total = Counter(mine)
+                total.update(theirs)
+                values[item.name] = dict(total)
+            else:
+                values[item.name] = mine + theirs
+        return RunCounts(**values)
 
-    def add_usage(self, usage: Usage) -> None:
-        """Add the tokens of one call."""
-        with self._lock:
-            self.usage = self.usage + usage
+    def freeze(
+        self,
+        *,
+        model_id: str | None,
+        prompt_version: str | None,
+        started_at: datetime | None,
+        duration_s: float,
+        prices: Mapping[str, tuple[float, float]] | None = None,
+        enabled: bool = True,
+    ) -> RunReport:
+        """The immutable report of a run with these counts."""
+        cost = estimate_cost(model_id, self.usage, prices) if model_id else None
+        return RunReport(
+            records_in=self.records_in,
+            records_normalized=self.records_normalized,
+            records_failed=self.records_failed,
+            records_saved=self.records_saved,
+            records_skipped=self.records_skipped,
+            skipped_by_reason=dict(self.skipped_by_reason),
+            records_deferred=self.records_deferred,
+            fields_normalized=self.fields_normalized,
+            fields_changed=self.fields_changed,
+            values_by_source=dict(self.values_by_source),
+            values_sent_to_model=self.values_sent_to_model,
+            model_calls=self.model_calls,
+            retries=self.retries,
+            throttled=self.throttled,
+            truncated_batches=self.truncated_batches,
+            cache_hits=self.cache_hits,
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            estimated_cost_usd=cost,
+            model_id=model_id,
+            prompt_version=prompt_version,
+            guard_rejections=dict(self.guard_rejections),
+            item_errors=dict(self.item_errors),
+            errors_by_kind=dict(self.errors_by_kind),
+            not_confident=self.not_confident,
+            not_confident_by_field=dict(self.not_confident_by_field),
+            budget_exhausted=self.stopped_early == "budget",
+            stopped_early=self.stopped_early,
+            values_not_sent=self.values_not_sent,
+            enabled=enabled,
+            started_at=started_at,
+            duration_s=round(duration_s, 6),
+        )
 
-    def tally(self, counter: Counter[str], key: str, amount: int = 1) -> None:
-        """Add to one of the keyed counters, under the lock."""
-        with self._lock:
-            counter[key] += amount
 
-    def stop(self, reason: str) -> None:
-        """Record that scheduling stopped early, keeping the first reason."""
-        with self._lock:
-            if self.stopped_early is None:
-                self.stopped_early = reason
+# Names that lived here before the quality report and the price table got modules of their
+# own: still importable, with a DeprecationWarning, and loaded only when asked for.
+_MOVED = {
+    "PRICES_PER_MILLION_TOKENS": "llm_normalize.pricing",
+    "estimate_cost": "llm_normalize.pricing",
+    "price_of": "llm_normalize.pricing",
+    "QualityReport": "llm_normalize.quality",
+    "quality_report": "llm_normalize.quality",
+}
 
-    def freeze(self, duration_s: float) -> RunReport:
-        """Build the immutable report."""
-        with self._lock:
-            cost = estimate_cost(self.model_id, self.usage, self.prices) if self.model_id else None
-            c = self.counts
-            return RunReport(
-                records_in=c["records_in"],
-                records_normalized=c["records_normalized"],
-                records_failed=c["records_failed"],
-                records_saved=c["records_saved"],
-                records_skipped=c["records_skipped"],
-                skipped_by_reason=dict(self.skipped),
-                records_deferred=c["records_deferred"],
-                fields_normalized=c["fields_normalized"],
-                fields_changed=c["fields_changed"],
-                values_by_source=dict(self.sources),
-                values_sent_to_model=c["values_sent_to_model"],
-                model_calls=c["model_calls"],
-                retries=c["retries"],
-                throttled=c["throttled"],
-                truncated_batches=c["truncated_batches"],
-                cache_hits=c["cache_hits"],
-                input_tokens=self.usage.input_tokens,
-                output_tokens=self.usage.output_tokens,
-                estimated_cost_usd=cost,
-                model_id=self.model_id,
-                prompt_version=self.prompt_version,
-                guard_rejections=dict(self.guard_rejections),
-                item_errors=dict(self.item_errors),
-                errors_by_kind=dict(self.errors_by_kind),
-                not_confident=c["not_confident"],
-                not_confident_by_field=dict(self.review_by_field),
-                budget_exhausted=self.stopped_early == "budget",
-                stopped_early=self.stopped_early,
-                values_not_sent=c["values_not_sent"],
-                enabled=self.enabled,
-                started_at=self.started_at,
-                duration_s=round(duration_s, 6),
-            )
+
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"llm_normalize.report.{name} moved to {module}.{name}; import it from there",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -36,6 +36,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast, get_args
 
+from llm_normalize._aws import SETUP_ERROR_CODES
 from llm_normalize.backends.base import ModelRequest, ModelResponse, StopReason, Usage
 from llm_normalize.config import DEFAULT_MODEL_ID
 from llm_normalize.exceptions import (
@@ -86,17 +87,7 @@ _UNAVAILABLE_CODES = frozenset(
     }
 )
 _INVALID_CODES = frozenset({"ValidationException"})
-_DENIED_CODES = frozenset(
-    {
-        "AccessDeniedException",
-        "ExpiredTokenException",
-        "IncompleteSignature",
-        "InvalidSignatureException",
-        "MissingAuthenticationTokenException",
-        "ResourceNotFoundException",
-        "UnrecognizedClientException",
-    }
-)
+_DENIED_CODES = SETUP_ERROR_CODES
 
 
 class BedrockBackend:
@@ -210,6 +201,16 @@ class BedrockBackend:
 
     def __repr__(self) -> str:
         return f"BedrockBackend(model_id={self._model_id!r}, api={self._api!r})"
+
+    def with_model_id(self, model_id: str) -> BedrockBackend:
+        """A backend like this one (same client, same API) calling `model_id`.
+
+        The scheduled job uses it when the stored config item names another `modelId`.
+
+        Raises:
+            ConfigurationError: An empty `model_id`.
+        """
+        return type(self)(model_id, client=self._client, api=self._api)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         """Send `request` to the model with one HTTP call and return its answer.

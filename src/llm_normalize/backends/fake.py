@@ -24,6 +24,7 @@ Examples:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -118,6 +119,13 @@ class FakeBackend:
     def model_id(self) -> str:
         """The model id this backend reports."""
         return self._model_id
+
+    def with_model_id(self, model_id: str) -> FakeBackend:
+        """A fake like this one reporting `model_id`; both share the responder, the script
+        of faults, the rate limit window and the record of requests."""
+        other = copy.copy(self)
+        other._model_id = model_id
+        return other
 
     @property
     def requests(self) -> list[ModelRequest]:

@@ -171,6 +171,19 @@ class RetryingBackend:
     def __repr__(self) -> str:
         return f"RetryingBackend({self._inner!r}, {self._policy!r})"
 
+    def with_model_id(self, model_id: str) -> RetryingBackend:
+        """The same retries around the inner backend's `with_model_id(model_id)`.
+
+        Raises:
+            ConfigurationError: The inner backend cannot switch models.
+        """
+        switch = getattr(self._inner, "with_model_id", None)
+        if not callable(switch):
+            raise ConfigurationError(
+                f"{type(self._inner).__name__} has no with_model_id(); it cannot switch models"
+            )
+        return RetryingBackend(switch(model_id), self._policy, on_retry=self._on_retry)
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         """Send `request` through the inner backend, retrying retryable errors.
 

@@ -1,0 +1,450 @@
+"""The model pass: distinct unsure values in, one decided `FieldResult` per value out.
+
+`ModelDispatcher` holds what every run shares: the backend, the value cache, the rate limiter
+(the quota is the service's, not one run's), the retry policy, the prompt builder, the parser,
+the guard and the post-processors. `ModelDispatcher.start` opens a `ModelPass` for one run:
+it holds that run's budget spending and whether it stopped early, so several runs can share
+one dispatcher at once.
+
+`ModelPass.decide` takes the distinct `Question`s of a chunk and, in order:
+
+1. answers what the value cache knows;
+2. batches the rest, values of one field together, `batch_size` per call;
+3. sends the batches, several at a time, each after the deadline check and the budget
+   reservation (a call is reserved at its worst case, so the ceiling holds with calls in
+   flight), with retries under the rate limit;
+4. parses each answer, splits a cut-off batch in halves and sends them again, checks every
+   item with the guard, runs the field's post-processors on what passes, and caches it;
+5. falls back to the rules' value, flagged, for whatever was refused, failed or never sent.
+
+It returns the results with the `RunCounts` of what it did; worker threads return what their
+call did, and only the pass's own thread adds it up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from llm_normalize._names import field_key
+from llm_normalize.backends.base import Backend
+from llm_normalize.backends.retry import RetryingBackend, RetryPolicy
+from llm_normalize.cache import ValueCache, cache_key
+from llm_normalize.exceptions import (
+    BackendError,
+    BackendThrottledError,
+    ConfigurationError,
+    ResponseParseError,
+)
+from llm_normalize.fields import FieldSpec, Profile
+from llm_normalize.guard import Guard
+from llm_normalize.messages import ModelRequest, Usage
+from llm_normalize.parsing import ParsedAnswer, ResponseParser, TruncatedResponseError
+from llm_normalize.postprocessors.registry import PostProcessorRegistry
+from llm_normalize.pricing import estimate_cost
+from llm_normalize.prompt import Item, PromptBuilder
+from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
+from llm_normalize.records import (
+    FLAG_GUARD_REJECTED,
+    FLAG_MODEL_FAILED,
+    FLAG_NOT_SENT,
+    FieldResult,
+)
+from llm_normalize.report import RunCounts
+
+__all__ = ["Budget", "ModelDispatcher", "ModelPass", "Question"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A ceiling on what one run may spend on the model; past it, no new call is scheduled.
+
+    Each call is reserved at its worst case (estimated input plus its `max_tokens` of output)
+    before it is sent, so the ceiling holds even with several calls in flight.
+
+    Attributes:
+        max_tokens: Input plus output tokens.
+        max_usd: Estimated US dollars, from the price table (unknown models cannot be
+            held to a dollar budget: `Normalizer` refuses that combination).
+    """
+
+    max_tokens: int | None = None
+    max_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_tokens is not None and self.max_tokens < 0:
+            raise ConfigurationError("Budget.max_tokens must not be negative")
+        if self.max_usd is not None and self.max_usd < 0:
+            raise ConfigurationError("Budget.max_usd must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One distinct value the model should decide, and what the rules made of it.
+
+    Attributes:
+        name: The field name as the record spells it.
+        spec: The field's spec (kind, instructions, labels) for the prompt and the guard.
+        raw: The raw value, as text.
+        rules: The rules' result, kept when the model's answer is refused or missing.
+    """
+
+    name: str
+    spec: FieldSpec
+    raw: str
+    rules: FieldResult
+
+
+@dataclass(frozen=True, slots=True)
+class _CallOutcome:
+    """What one model call did; built in a worker thread, added up by the pass."""
+
+    parsed: ParsedAnswer | None = None
+    truncated: bool = False
+    counts: RunCounts = field(default_factory=RunCounts)
+
+
+class ModelDispatcher:
+    """Decide unsure values with a model: cache, batches, budget, calls, parser, guard.
+
+    Thread-safe: per-run state lives in the `ModelPass` that `start` returns.
+
+    Args:
+        backend: The model backend. A `RetryingBackend` is unwrapped and its policy used,
+            so attempts never multiply.
+        registry: The post-processors run on every accepted answer.
+        cache: The value cache, keyed by field, raw value, prompt version and model.
+        profile: The field specs the prompt builder and the guard read.
+        concurrency: Model calls in flight at once.
+        requests_per_second: The starting rate of the adaptive limiter.
+        rate_limiter: A limiter of your own, instead of `requests_per_second`.
+        retry: How calls are retried (default: the `RetryingBackend`'s policy, else
+            `RetryPolicy()`).
+        budget: A ceiling on tokens or dollars for one run.
+        prompt_builder: Builds requests (default: `PromptBuilder(profile)`).
+        parser: Reads answers (default: `ResponseParser()`).
+        guard: Checks answers (default: `Guard(profile)`).
+        prices: A price table for dollar budgets and costs (default: the built-in one).
+
+    Raises:
+        ConfigurationError: A setting out of range, or a dollar budget on a model whose
+            price is unknown.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        registry: PostProcessorRegistry,
+        cache: ValueCache,
+        profile: Profile,
+        concurrency: int = 4,
+        requests_per_second: float = 5.0,
+        rate_limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        budget: Budget | None = None,
+        prompt_builder: PromptBuilder | None = None,
+        parser: ResponseParser | None = None,
+        guard: Guard | None = None,
+        prices: Mapping[str, tuple[float, float]] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigurationError("concurrency must be at least 1")
+        if requests_per_second <= 0:
+            raise ConfigurationError("requests_per_second must be positive")
+        if isinstance(backend, RetryingBackend):
+            # Its retries would run inside ours: 4 attempts of 4 attempts each.
+            retry = retry or backend.policy
+            backend = backend.inner
+        self.backend = backend
+        self.registry = registry
+        self.cache = cache
+        self.concurrency = concurrency
+        self.rate_limiter: RateLimiter = rate_limiter or AdaptiveRateLimiter(
+            requests_per_second, burst=concurrency
+        )
+        self.retry = retry or RetryPolicy()
+        self.budget = budget
+        self.prompt_builder = prompt_builder or PromptBuilder(profile)
+        self.parser = parser or ResponseParser()
+        self.guard = guard or Guard(profile)
+        self.prices = prices
+        self._check_budget()
+
+    def __repr__(self) -> str:
+        return f"ModelDispatcher(model={self.model_id!r}, concurrency={self.concurrency})"
+
+    def _check_budget(self) -> None:
+        budget = self.budget
+        if budget is None or budget.max_usd is None:
+            return
+        if estimate_cost(self.model_id, Usage(1, 1), self.prices) is None:
+            raise ConfigurationError(
+                f"no price known for model {self.model_id!r}: a dollar budget cannot be "
+                "held; pass prices=... or use Budget(max_tokens=...)"
+            )
+
+    @property
+    def model_id(self) -> str:
+        """The model the backend calls."""
+        return self.backend.model_id
+
+    @property
+    def prompt_version(self) -> str:
+        """The version of the prompt sent (part of every cache key)."""
+        return self.prompt_builder.prompt_version
+
+    @property
+    def cache_version(self) -> str:
+        """The version part of a cache key: answers depend on the prompt and on the model."""
+        return f"{self.prompt_version}@{self.model_id}"
+
+    def with_backend(self, backend: Backend) -> ModelDispatcher:
+        """A dispatcher like this one, calling `backend` (same cache, limiter, guard, budget)."""
+        other = object.__new__(ModelDispatcher)
+        for name, value in vars(self).items():
+            setattr(other, name, value)
+        other.backend = backend
+        other._check_budget()
+        return other
+
+    def start(self, stop_when: Callable[[], bool] | None = None) -> ModelPass:
+        """Open the model pass of one run; `stop_when` is its deadline check."""
+        return ModelPass(self, stop_when)
+
+    def call(self, request: ModelRequest, size: int) -> _CallOutcome:
+        """One batch, with retries; runs in a worker thread and never raises a BackendError."""
+        calls = retries = throttled = 0
+
+        def attempt() -> Any:
+            nonlocal calls, throttled
+            self.rate_limiter.acquire()
+            calls += 1
+            try:
+                return self.backend.complete(request)
+            except BackendThrottledError:
+                throttled += 1
+                self.rate_limiter.on_throttle()
+                raise
+
+        def on_retry(exc: BaseException, attempt_number: int) -> None:
+            nonlocal retries
+            retries += 1
+            logger.info(
+                "retrying a model call after %s (attempt %d)", type(exc).__name__, attempt_number
+            )
+
+        try:
+            response = self.retry.call(attempt, on_retry=on_retry)
+        except BackendError as exc:
+            logger.warning(
+                "a model call failed for good: %s, %d items fall back to the rules",
+                type(exc).__name__,
+                size,
+            )
+            counts = RunCounts(model_calls=calls, retries=retries, throttled=throttled)
+            return _CallOutcome(counts=counts + RunCounts(errors_by_kind={type(exc).__name__: 1}))
+        self.rate_limiter.on_success()
+        counts = RunCounts(
+            model_calls=calls, retries=retries, throttled=throttled, usage=response.usage
+        )
+        try:
+            parsed = self.parser.parse(response, [str(i) for i in range(size)])
+        except TruncatedResponseError:
+            return _CallOutcome(truncated=True, counts=counts)
+        except ResponseParseError:
+            failed = RunCounts(errors_by_kind={"ResponseParseError": 1})
+            return _CallOutcome(counts=counts + failed)
+        return _CallOutcome(parsed=parsed, counts=counts)
+
+    def judge(self, question: Question, answer: str) -> tuple[FieldResult, str | None]:
+        """The result of one answer, and the guard's reason when it refused it."""
+        verdict = self.guard.check(question.spec, question.raw, answer)
+        if not verdict.ok:
+            reason = verdict.reason or "rejected"
+            return _fallback(question, FLAG_GUARD_REJECTED, f"guard:{verdict.reason}"), reason
+        value = self.registry.apply(question.name, answer) or ""
+        self.cache.set(cache_key(question.name, question.raw, self.cache_version), value)
+        return FieldResult(value, source="llm", confident=True), None
+
+
+def _fallback(question: Question, flag: str, reason: str) -> FieldResult:
+    flags = tuple(dict.fromkeys((*question.rules.flags, flag)))
+    return FieldResult(
+        question.rules.value, source="rules", confident=False, reason=reason, flags=flags
+    )
+
+
+_Batch = list[int]  # positions in the pass's questions
+
+
+class ModelPass:
+    """The model pass of one run: what it spent and whether it stopped; one thread at a time.
+
+    Built by `ModelDispatcher.start`. Call `decide` once per chunk of records; the budget and
+    an early stop hold across the chunks of the run.
+    """
+
+    def __init__(
+        self, dispatcher: ModelDispatcher, stop_when: Callable[[], bool] | None = None
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.stop_when = stop_when
+        self.spent = Usage()
+        self.stopped_early: str | None = None
+
+    def decide(
+        self, questions: Sequence[Question], batch_size: int
+    ) -> tuple[list[FieldResult], RunCounts]:
+        """Decide each question; return its result (in order) and what the pass did."""
+        results: list[FieldResult | None] = [None] * len(questions)
+        counts = self._from_cache(questions, results)
+        misses = [i for i, result in enumerate(results) if result is None]
+        # Values of one field together: a batch then carries fewer fields' instructions.
+        misses.sort(key=lambda i: field_key(questions[i].name))
+        queue: deque[_Batch] = deque(
+            misses[i : i + batch_size] for i in range(0, len(misses), batch_size)
+        )
+        if queue:
+            counts += self._send(questions, queue, results)
+        # Whatever was never sent (budget, deadline) falls back to the rules.
+        for batch in queue:
+            counts += RunCounts(values_not_sent=len(batch))
+            for i in batch:
+                results[i] = _fallback(questions[i], FLAG_NOT_SENT, "not_sent")
+        decided = [result for result in results if result is not None]
+        assert len(decided) == len(questions)  # every question was settled above
+        return decided, replace(counts, stopped_early=self.stopped_early)
+
+    def _from_cache(
+        self, questions: Sequence[Question], results: list[FieldResult | None]
+    ) -> RunCounts:
+        dispatcher = self.dispatcher
+        version = dispatcher.cache_version
+        hits = 0
+        for i, question in enumerate(questions):
+            cached = dispatcher.cache.get(cache_key(question.name, question.raw, version))
+            if cached is not None:
+                hits += 1
+                results[i] = FieldResult(cached, source="cache", confident=True)
+        return RunCounts(cache_hits=hits)
+
+    def _over_budget(self, cost: Usage, reserved: Usage) -> bool:
+        """Whether `cost` (one call's worst case) would break the budget on top of the rest."""
+        dispatcher = self.dispatcher
+        budget = dispatcher.budget
+        if budget is None:
+            return False
+        worst = self.spent + reserved + cost
+        if budget.max_tokens is not None and worst.total_tokens > budget.max_tokens:
+            return True
+        if budget.max_usd is not None:
+            usd = estimate_cost(dispatcher.model_id, worst, dispatcher.prices)
+            return usd is not None and usd > budget.max_usd
+        return False
+
+    def _may_start(self) -> bool:
+        if self.stopped_early is None and self.stop_when is not None and self.stop_when():
+            self.stopped_early = "deadline"
+        return self.stopped_early is None
+
+    def _send(
+        self,
+        questions: Sequence[Question],
+        queue: deque[_Batch],
+        results: list[FieldResult | None],
+    ) -> RunCounts:
+        dispatcher = self.dispatcher
+        counts = RunCounts()
+        in_flight: dict[Future[_CallOutcome], tuple[_Batch, Usage]] = {}
+        reserved = Usage()
+        with ThreadPoolExecutor(
+            max_workers=dispatcher.concurrency, thread_name_prefix="llm-normalize"
+        ) as pool:
+            while queue or in_flight:
+                while queue and len(in_flight) < dispatcher.concurrency and self._may_start():
+                    batch = queue[0]
+                    request = dispatcher.prompt_builder.build(
+                        [
+                            Item(str(n), questions[i].name, questions[i].raw)
+                            for n, i in enumerate(batch)
+                        ]
+                    )
+                    cost = Usage(
+                        dispatcher.prompt_builder.estimate_input_tokens(request),
+                        request.max_tokens,
+                    )
+                    if self._over_budget(cost, reserved):
+                        self.stopped_early = "budget"
+                        break
+                    queue.popleft()
+                    reserved = reserved + cost
+                    counts += RunCounts(values_sent_to_model=len(batch))
+                    future = pool.submit(dispatcher.call, request, len(batch))
+                    in_flight[future] = (batch, cost)
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch, cost = in_flight.pop(future)
+                    reserved = Usage(
+                        reserved.input_tokens - cost.input_tokens,
+                        reserved.output_tokens - cost.output_tokens,
+                    )
+                    outcome = future.result()
+                    self.spent = self.spent + outcome.counts.usage
+                    counts += outcome.counts
+                    counts += self._settle(questions, batch, outcome, queue, results)
+        return counts
+
+    def _settle(
+        self,
+        questions: Sequence[Question],
+        batch: _Batch,
+        outcome: _CallOutcome,
+        queue: deque[_Batch],
+        results: list[FieldResult | None],
+    ) -> RunCounts:
+        if outcome.truncated:
+            if len(batch) > 1:
+                # Never repair a cut-off answer: send each half again, smaller.
+                half = len(batch) // 2
+                queue.appendleft(batch[half:])
+                queue.appendleft(batch[:half])
+                return RunCounts(truncated_batches=1)
+            results[batch[0]] = _fallback(questions[batch[0]], FLAG_MODEL_FAILED, "truncated")
+            return RunCounts(truncated_batches=1, item_errors={"truncated": 1})
+        if outcome.parsed is None:
+            for i in batch:
+                results[i] = _fallback(questions[i], FLAG_MODEL_FAILED, "model_error")
+            return RunCounts()
+        return self._accept(questions, batch, outcome.parsed, results)
+
+    def _accept(
+        self,
+        questions: Sequence[Question],
+        batch: _Batch,
+        parsed: ParsedAnswer,
+        results: list[FieldResult | None],
+    ) -> RunCounts:
+        item_errors: dict[str, int] = {}
+        if parsed.unknown_ids:
+            item_errors["unknown_id"] = parsed.unknown_ids
+        rejections: dict[str, int] = {}
+        for n, i in enumerate(batch):
+            answer = parsed.values.get(str(n))
+            if answer is None:
+                reason = parsed.errors.get(str(n), "missing")
+                item_errors[reason] = item_errors.get(reason, 0) + 1
+                results[i] = _fallback(questions[i], FLAG_MODEL_FAILED, reason)
+                continue
+            results[i], refused = self.dispatcher.judge(questions[i], answer)
+            if refused is not None:
+                rejections[refused] = rejections.get(refused, 0) + 1
+        return RunCounts(item_errors=item_errors, guard_rejections=rejections)

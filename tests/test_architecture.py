@@ -1,0 +1,126 @@
+"""The package's import graph: one way down, no cycles, entry points never imported by the core.
+
+Every import counts, lazy ones inside functions included; imports under
+``if TYPE_CHECKING:`` do not (they never run).
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import llm_normalize
+
+ROOT = Path(llm_normalize.__file__).parent
+PACKAGE = "llm_normalize"
+
+# The top layer: entry points and optional extras. Nothing below may import them.
+ENTRY_POINTS = (
+    "llm_normalize.cli",
+    "llm_normalize.notebook",
+    "llm_normalize.aws_lambda",
+    "llm_normalize.quality",
+    "llm_normalize.spark",
+    "llm_normalize.__main__",
+)
+# The bottom layer: imports nothing else of the package (display reads types only).
+LEAVES = (
+    "llm_normalize.exceptions",
+    "llm_normalize._names",
+    "llm_normalize.records",
+    "llm_normalize.messages",
+    "llm_normalize.display",
+)
+
+
+def module_name(path: Path) -> str:
+    parts = [PACKAGE, *path.relative_to(ROOT).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+class _Imports(ast.NodeVisitor):
+    def __init__(self, name: str, is_package: bool) -> None:
+        self.name, self.is_package, self.found = name, is_package, set[str]()
+
+    def visit_If(self, node: ast.If) -> None:
+        test = node.test
+        if getattr(test, "id", getattr(test, "attr", "")) == "TYPE_CHECKING":
+            for child in node.orelse:
+                self.visit(child)
+            return
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.found.update(alias.name for alias in node.names)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            base = self.name.split(".")[: None if self.is_package else -1]
+            base = base[: len(base) - node.level + 1]
+            module = ".".join([*base, *([node.module] if node.module else [])])
+        else:
+            module = node.module or ""
+        self.found.add(module)
+        self.found.update(f"{module}.{alias.name}" for alias in node.names)
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = {module_name(p): p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        visitor = _Imports(name, path.name == "__init__.py")
+        visitor.visit(ast.parse(path.read_text(encoding="utf-8")))
+        edges = set()
+        for target in visitor.found:
+            while target and target not in paths:
+                target = target.rpartition(".")[0]
+            # A package importing its own submodules re-exports them: not a dependency.
+            if target and target != name and not target.startswith(name + "."):
+                if target != PACKAGE and not name.startswith(target + "."):
+                    edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+GRAPH = import_graph()
+
+
+def test_no_import_cycles() -> None:
+    """No module reaches itself through the imports of others."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(GRAPH[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(GRAPH):
+        if node not in state:
+            visit(node)
+    assert cycles == []
+
+
+@pytest.mark.parametrize("leaf", LEAVES)
+def test_leaves_import_nothing_of_the_package(leaf: str) -> None:
+    """The bottom modules import only each other, so every layer can read them."""
+    assert GRAPH[leaf] <= set(LEAVES)
+
+
+def test_core_never_imports_entry_points() -> None:
+    """Only entry points import entry points: the core stays light and one-way."""
+    offenders = {
+        (name, target)
+        for name, targets in GRAPH.items()
+        if not name.startswith(ENTRY_POINTS)
+        for target in targets
+        if target.startswith(ENTRY_POINTS)
+    }
+    assert offenders == set()
