@@ -75,9 +75,9 @@ def import_graph() -> dict[str, set[str]]:
             while target and target not in paths:
                 target = target.rpartition(".")[0]
             # A package importing its own submodules re-exports them: not a dependency.
-            if target and target != name and not target.startswith(name + "."):
-                if target != PACKAGE and not name.startswith(target + "."):
-                    edges.add(target)
+            inside = target.startswith(name + ".") or name.startswith(target + ".")
+            if target and target not in (name, PACKAGE) and not inside:
+                edges.add(target)
         graph[name] = edges
     return graph
 
