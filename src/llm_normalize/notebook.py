@@ -3,10 +3,9 @@
 - `normalize_dataframe` returns a new DataFrame with a `<field>_normalized` column beside each
   normalized column (and `<field>_source`, `<field>_flags`), streaming rows through
   `Normalizer.iter_normalize` a chunk at a time, with a progress bar in a terminal or notebook.
-- `records_html`, `record_html`, `report_html` and `frame_diff_html` render results and reports
-  as HTML tables (before -> after per field, changed values highlighted, flags visible, every
-  value escaped); `Html` shows any of them in Jupyter. `NormalizedRecord` and `RunReport` use
-  them for their `_repr_html_`.
+- `frame_diff_html` renders such a DataFrame as a before -> after table.
+- `records_html`, `record_html`, `report_html` and `Html` come from `llm_normalize.display`
+  (re-exported here): they render `NormalizedRecord`s and a `RunReport` as HTML tables.
 
 pandas is an optional extra (``pip install 'llm-normalize[notebook]'``): it is imported inside
 `normalize_dataframe`, never by ``import llm_normalize``.
@@ -16,16 +15,23 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from llm_normalize import _html
 from llm_normalize.backends.base import Backend
 from llm_normalize.config import NormalizationConfig
+from llm_normalize.display import (
+    Html,
+    needs_review,
+    record_html,
+    records_html,
+    records_table,
+    report_html,
+)
 from llm_normalize.exceptions import ConfigurationError
-from llm_normalize.fields import COLOMBIAN_LEADS
-from llm_normalize.pipeline import FieldResult, NormalizedRecord, Normalizer
-from llm_normalize.report import RunReport
+from llm_normalize.pipeline import Normalizer
+from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
+from llm_normalize.records import FieldResult, NormalizedRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,28 +48,11 @@ __all__ = [
 NORMALIZED_SUFFIX: Final = "_normalized"
 SOURCE_SUFFIX: Final = "_source"
 FLAGS_SUFFIX: Final = "_flags"
+_SUFFIXES: Final = (NORMALIZED_SUFFIX, SOURCE_SUFFIX, FLAGS_SUFFIX)
 
 # Rows converted to records at once; the normalizer then holds its own `chunk_size`.
 _ROWS_PER_SLICE: Final = 2_000
 _PROGRESS_STEP: Final = 500
-
-
-class Html:
-    """Show an HTML string as rich output in Jupyter (and as a short repr elsewhere).
-
-    Examples:
-        >>> Html("<b>hello</b>")
-        Html(<12 characters>)
-    """
-
-    def __init__(self, html: str) -> None:
-        self.html = html
-
-    def __repr__(self) -> str:
-        return f"Html(<{len(self.html)} characters>)"
-
-    def _repr_html_(self) -> str:
-        return self.html
 
 
 # -- normalize_dataframe --------------------------------------------------------------------
@@ -120,16 +109,31 @@ def normalize_dataframe(
         ['ciudad', 'ciudad_normalized', 'ciudad_source']
     """
     pandas = _import_pandas()
+    _check_frame(pandas, df)
+    normalizer, names = _resolve(df, fields, backend, normalizer, id_column)
+    added = _normalized_columns(df, normalizer, names, include_meta, progress)
+    return _joined(pandas, df, names, added)
+
+
+def _check_frame(pandas: Any, df: Any) -> None:
     if not isinstance(df, pandas.DataFrame):
         raise ConfigurationError(
             f"normalize_dataframe expects a DataFrame, got {type(df).__name__}"
         )
     if not df.columns.is_unique:
         raise ConfigurationError("the DataFrame has duplicate column names")
-    normalizer, names = _resolve(df, fields, backend, normalizer, id_column)
+
+
+def _normalized_columns(
+    df: pd.DataFrame,
+    normalizer: Normalizer,
+    names: Sequence[str],
+    include_meta: bool,
+    progress: bool | None,
+) -> dict[str, list[str | None]]:
+    """Normalize the rows of `df`; the new columns, by name, each field's side by side."""
     id_field = normalizer.config.id_field
     wanted = [*names, id_field] if id_field in df.columns and id_field not in names else names
-
     values: dict[str, list[str | None]] = {name: [] for name in names}
     sources: dict[str, list[str | None]] = {name: [] for name in names}
     flags: dict[str, list[str | None]] = {name: [] for name in names}
@@ -151,26 +155,29 @@ def normalize_dataframe(
     finally:
         if bar is not None:
             bar.close()
-
     added: dict[str, list[str | None]] = {}
     for name in names:
         added[name + NORMALIZED_SUFFIX] = values[name]
         if include_meta:
             added[name + SOURCE_SUFFIX] = sources[name]
             added[name + FLAGS_SUFFIX] = flags[name]
+    return added
+
+
+def _joined(
+    pandas: Any, df: pd.DataFrame, names: Sequence[str], added: dict[str, list[str | None]]
+) -> pd.DataFrame:
+    """`df` with the `added` columns, each field's right after its original column."""
     kept = [c for c in df.columns if c not in added]
     new = pandas.DataFrame(added, index=df.index)
     out = pandas.concat([df[kept], new], axis=1)
     order: list[Any] = []
     for column in kept:
         order.append(column)
-        if column in values:
+        if column in names:
             order.extend(c for c in added if c.startswith(column) and c[len(column) :] in _SUFFIXES)
     frame: pd.DataFrame = out[order]
     return frame
-
-
-_SUFFIXES: Final = (NORMALIZED_SUFFIX, SOURCE_SUFFIX, FLAGS_SUFFIX)
 
 
 def _import_pandas() -> Any:
@@ -284,168 +291,7 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     return tqdm(total=total, desc="normalizing", unit="row", leave=True)
 
 
-# -- HTML -----------------------------------------------------------------------------------
-
-
-def _field_cell(before: Any, result: FieldResult | None) -> str:
-    """One field of one record: before -> after when changed, the source, the flags."""
-    if result is None:
-        return _html.cell(_html.text(before) if before is not None else "")
-    changed = result.value is not None and result.value != before
-    if changed:
-        content = (
-            f'<del style="color:#888;">{_html.text(before)}</del> &rarr; '
-            f"<b>{_html.text(result.value)}</b>"
-        )
-    else:
-        content = _html.text(result.value if result.value is not None else before)
-    if result.source != "rules":
-        content += " " + _html.muted(_html.text(result.source))
-    content += "".join(_html.badge(flag) for flag in result.flags)
-    return _html.cell(content, _html.CHANGED if changed else "")
-
-
-def _needs_review(record: NormalizedRecord) -> bool:
-    return bool(record.error or record.changed or record.flags)
-
-
-def records_html(
-    records: Iterable[NormalizedRecord],
-    fields: Sequence[str] | None = None,
-    *,
-    limit: int | None = 50,
-    changed_only: bool = False,
-) -> str:
-    """Render records as an HTML table: one row per record, one column per field.
-
-    A changed value shows as ``before -> after`` on a highlighted background, a value decided
-    by the model or the cache names its source, and review flags show as badges. Every value
-    is HTML-escaped.
-
-    Args:
-        records: The records (e.g. `Normalizer.normalize`'s answer).
-        fields: The columns, in order (default: every field of the records).
-        limit: Show at most this many rows (`None`: all); a footer says how many were left out.
-        changed_only: Show only the records that normalization changed, flagged or failed.
-    """
-    chosen = [r for r in records if _needs_review(r)] if changed_only else list(records)
-    names = list(fields) if fields is not None else _field_names(chosen)
-    shown = chosen if limit is None else chosen[:limit]
-    what = "changed or flagged records" if changed_only else "records"
-    footer = f"{len(shown)} of {len(chosen)} {what}"
-    return _records_table(shown, names, footer)
-
-
-def _records_table(shown: Sequence[NormalizedRecord], names: Sequence[str], footer: str) -> str:
-    rows: list[list[str]] = []
-    styles: list[str] = []
-    for record in shown:
-        row = [_html.cell(_html.text(record.id))]
-        if record.error is not None:
-            row.append(_html.cell(_html.badge("error") + " " + _html.text(record.error)))
-            row.extend(_html.cell("") for _ in names[1:])
-            styles.append(_html.ERROR)
-        else:
-            row.extend(_field_cell(record.original.get(n), record.fields.get(n)) for n in names)
-            styles.append("")
-        rows.append(row)
-    return _html.table(["id", *names], rows, footer=footer, row_styles=styles)
-
-
-def _field_names(records: Iterable[NormalizedRecord]) -> list[str]:
-    seen: dict[str, None] = {}
-    for record in records:
-        seen.update(dict.fromkeys(record.fields))
-    return list(seen)
-
-
-def record_html(record: NormalizedRecord) -> str:
-    """Render one record as an HTML table: one row per field, before and after side by side."""
-    if record.error is not None:
-        return _html.table(
-            ["id", "error"],
-            [[_html.cell(_html.text(record.id)), _html.cell(_html.text(record.error))]],
-            row_styles=[_html.ERROR],
-        )
-    rows: list[list[str]] = []
-    styles: list[str] = []
-    for name, result in record.fields.items():
-        before = record.original.get(name)
-        changed = result.value is not None and result.value != before
-        rows.append(
-            [
-                _html.cell(_html.text(name)),
-                _html.cell(_html.text(before)),
-                _html.cell(_html.text(result.value), _html.CHANGED if changed else ""),
-                _html.cell(_html.text(result.source)),
-                _html.cell(
-                    "".join(_html.badge(flag) for flag in result.flags)
-                    + (" " + _html.muted(_html.text(result.reason)) if result.reason else "")
-                ),
-            ]
-        )
-        styles.append("")
-    return _html.table(
-        ["field", "before", "after", "source", "flags / reason"],
-        rows,
-        caption=f"record {_html.text(record.id)}",
-        row_styles=styles,
-    )
-
-
-def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
-
-
-def report_html(report: RunReport) -> str:
-    """Render a `RunReport` as an HTML table of its main figures (it holds no field value)."""
-    if not report.enabled:
-        figures = [("disabled", "normalization is disabled in the configuration; nothing was done")]
-    else:
-        cost = (
-            "unknown" if report.estimated_cost_usd is None else f"${report.estimated_cost_usd:.4f}"
-        )
-        figures = [
-            (
-                "records",
-                f"{report.records_in} in, {report.records_normalized} normalized, "
-                f"{report.records_failed} failed",
-            ),
-            (
-                "fields",
-                f"{report.fields_normalized} normalized, {report.fields_changed} changed, "
-                f"{report.not_confident} to review",
-            ),
-            ("decided by", _counts(report.values_by_source)),
-            ("to review, by field", _counts(report.not_confident_by_field)),
-            (
-                "model",
-                f"{report.model_id or 'none'}: {report.model_calls} calls "
-                f"({report.retries} retries, {report.throttled} throttled), "
-                f"{report.values_sent_to_model} values sent, {report.cache_hits} cache hits",
-            ),
-            ("tokens", f"{report.input_tokens} in, {report.output_tokens} out, est. cost {cost}"),
-            ("duration", f"{report.duration_s:.2f} s"),
-        ]
-        if report.records_saved or report.records_skipped:
-            figures.append(
-                ("store", f"{report.records_saved} saved, {report.records_skipped} skipped")
-            )
-        if report.guard_rejections:
-            figures.append(("guard rejections", _counts(report.guard_rejections)))
-        if report.errors_by_kind:
-            figures.append(("errors", _counts(report.errors_by_kind)))
-        if report.stopped_early:
-            figures.append(
-                (
-                    "stopped early",
-                    f"{report.stopped_early}: {report.values_not_sent} values left to the rules",
-                )
-            )
-    rows = [
-        [_html.cell(_html.text(label)), _html.cell(_html.text(text))] for label, text in figures
-    ]
-    return _html.table(["figure", "value"], rows, caption="normalization run")
+# -- HTML ----------------------------------------------------------------------------------
 
 
 def frame_diff_html(
@@ -498,9 +344,9 @@ def frame_diff_html(
 
     rows: Iterable[NormalizedRecord] = records()
     if changed_only:
-        rows = (r for r in rows if _needs_review(r))
+        rows = (r for r in rows if needs_review(r))
     # Read the frame only as far as needed: a big frame is never turned into records whole.
     shown = list(rows if limit is None else itertools.islice(rows, limit))
     what = "changed or flagged rows" if changed_only else "rows"
     footer = f"{len(shown)} {what} shown, of {len(frame)} rows"
-    return _records_table(shown, names, footer)
+    return records_table(shown, names, footer)

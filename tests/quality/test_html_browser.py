@@ -3,7 +3,7 @@
 CI installs Debian's chromium (`apt-get install -y chromium`); without it the test skips.
 Background networking, component updates and sync are off, so the page is rendered from the
 file alone: a report that needed the network would still render, but the self-containment
-test in test_quality.py guards that separately.
+test in test_html.py guards that separately.
 """
 
 import json
@@ -19,7 +19,7 @@ from llm_normalize.pipeline import Normalizer
 from llm_normalize.quality import quality_report
 from llm_normalize.stores.memory import MemoryLeadStore
 
-SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "leads.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "leads.jsonl"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
