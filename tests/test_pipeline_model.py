@@ -11,7 +11,7 @@ from llm_normalize import COLOMBIAN_LEADS, Budget, NormalizationConfig, Normaliz
 from llm_normalize.backends.base import ModelRequest, ModelResponse, Usage
 from llm_normalize.backends.fake import FakeBackend
 from llm_normalize.backends.retry import RetryPolicy
-from llm_normalize.cache import LRUCache
+from llm_normalize.caches import LRUCache
 from llm_normalize.exceptions import BackendAccessDeniedError, BackendThrottledError
 from llm_normalize.prompt import Item, extract_items
 

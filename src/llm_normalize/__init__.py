@@ -5,7 +5,7 @@ AWS clients (boto3) and optional extras are imported only where they are used.
 """
 
 from llm_normalize._version import __version__
-from llm_normalize.cache import CacheKey, LRUCache, NullCache, ValueCache, cache_key
+from llm_normalize.caches import CacheKey, LRUCache, NullCache, ValueCache, cache_key
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.exceptions import (
     BackendError,

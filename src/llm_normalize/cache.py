@@ -1,186 +1,30 @@
-"""The value cache: a model's guarded answer for one raw value, remembered across calls.
+"""Deprecated: the value caches moved to `llm_normalize.caches`.
 
-The pipeline sends each distinct ``(field, raw value)`` pair to the model once per run; the
-cache carries answers further, across runs of one process (or, with a custom `ValueCache`,
-across processes). A key is ``(field key, raw value, prompt version)``: a changed
-instruction or example changes the prompt version and so misses every old entry, and the
-field key (`cache_key`) makes ``nivelEducativo`` and ``nivel_educativo`` one field.
-
-- `LRUCache` (the default): in memory, thread-safe, bounded; the least recently used entry
-  goes first when it is full.
-- `NullCache`: stores nothing, for seed-style runs and benchmarks that must call the model
-  every time.
-- Anything with ``get`` and ``set`` is a `ValueCache` (a DynamoDB table, Redis).
-
-Only answers that passed the guard belong in a cache. Values are personal data: a cache
-never logs them, and its ``repr`` shows only sizes and counters.
+`from llm_normalize.cache import LRUCache` still works and gives the same object as
+`from llm_normalize.caches import LRUCache`, with a `DeprecationWarning`; this module
+will be removed in a future release.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from typing import Protocol, TypeAlias, runtime_checkable
+import warnings
+from typing import TYPE_CHECKING, Any
 
-from llm_normalize._names import field_key
-from llm_normalize.exceptions import ConfigurationError
+if TYPE_CHECKING:
+    from llm_normalize.caches import CacheKey, LRUCache, NullCache, ValueCache, cache_key
 
 __all__ = ["CacheKey", "LRUCache", "NullCache", "ValueCache", "cache_key"]
 
-CacheKey: TypeAlias = tuple[str, str, str]
-"""``(field key, raw value, prompt version)``; build it with `cache_key`."""
 
-
-def cache_key(field: str, raw: str, prompt_version: str) -> CacheKey:
-    """Build the cache key of a raw value of `field` under a prompt version.
-
-    The field name is reduced to its matching key, so camelCase and snake_case spellings
-    share entries; the raw value is kept exactly as sent to the model.
-
-    Examples:
-        >>> cache_key("nivelEducativo", "bachiller", "0123456789ab")
-        ('niveleducativo', 'bachiller', '0123456789ab')
-    """
-    return (field_key(field), raw, prompt_version)
-
-
-@runtime_checkable
-class ValueCache(Protocol):
-    """Where the pipeline remembers model answers. Implementations must be thread-safe."""
-
-    def get(self, key: CacheKey) -> str | None:
-        """Return the value stored under `key`, or None."""
-        ...
-
-    def set(self, key: CacheKey, value: str) -> None:
-        """Store `value` under `key`, replacing any value there."""
-        ...
-
-
-class LRUCache:
-    """A bounded, thread-safe, in-memory `ValueCache` that evicts the least recently used entry.
-
-    Args:
-        maxsize: The most entries kept. Each holds a raw value and an answer of a few dozen
-            characters, so the default of 100,000 costs some tens of megabytes at most.
-
-    Raises:
-        ConfigurationError: `maxsize` is below 1 (use `NullCache` to cache nothing).
-
-    Examples:
-        >>> cache = LRUCache(maxsize=2)
-        >>> cache.set(("ciudad", "bogota", "v1"), "Bogotá D.C.")
-        >>> cache.get(("ciudad", "bogota", "v1"))
-        'Bogotá D.C.'
-        >>> cache.get(("ciudad", "cali", "v1")) is None
-        True
-        >>> (cache.hits, cache.misses, len(cache))
-        (1, 1, 1)
-    """
-
-    def __init__(self, maxsize: int = 100_000) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ConfigurationError("LRUCache maxsize must be a positive integer")
-        self._maxsize = maxsize
-        self._entries: OrderedDict[CacheKey, str] = OrderedDict()
-        self._lock = threading.Lock()
-        self._hits = 0
-        self._misses = 0
-
-    def __repr__(self) -> str:
-        return (
-            f"LRUCache(maxsize={self._maxsize}, size={len(self)}, "
-            f"hits={self._hits}, misses={self._misses})"
+def __getattr__(name: str) -> Any:
+    # PEP 562: resolved on use, so the warning points at the importing line.
+    if name in __all__:
+        warnings.warn(
+            f"llm_normalize.cache is deprecated; import {name} from llm_normalize.caches",
+            DeprecationWarning,
+            stacklevel=2,
         )
+        import llm_normalize.caches
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-    def __contains__(self, key: object) -> bool:
-        """Say whether `key` is stored, without counting a hit or refreshing it."""
-        with self._lock:
-            return key in self._entries
-
-    @property
-    def maxsize(self) -> int:
-        """The most entries kept."""
-        return self._maxsize
-
-    @property
-    def hits(self) -> int:
-        """How many `get` calls found a value since creation or the last `clear`."""
-        return self._hits
-
-    @property
-    def misses(self) -> int:
-        """How many `get` calls found nothing since creation or the last `clear`."""
-        return self._misses
-
-    def get(self, key: CacheKey) -> str | None:
-        """Return the value stored under `key` and mark it most recently used; else None."""
-        with self._lock:
-            value = self._entries.get(key)
-            if value is None:
-                self._misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self._hits += 1
-            return value
-
-    def set(self, key: CacheKey, value: str) -> None:
-        """Store `value` under `key` as the most recently used entry, evicting the least."""
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._maxsize:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        """Remove every entry and reset the hit and miss counters."""
-        with self._lock:
-            self._entries.clear()
-            self._hits = 0
-            self._misses = 0
-
-
-class NullCache:
-    """A `ValueCache` that stores nothing: every `get` misses.
-
-    For seed-style runs and benchmarks, where every value must go to the model.
-    It counts misses like `LRUCache`, so reports read the same.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._misses = 0
-
-    def __repr__(self) -> str:
-        return f"NullCache(misses={self._misses})"
-
-    def __len__(self) -> int:
-        return 0
-
-    @property
-    def hits(self) -> int:
-        """Always 0."""
-        return 0
-
-    @property
-    def misses(self) -> int:
-        """How many `get` calls were made since creation or the last `clear`."""
-        return self._misses
-
-    def get(self, key: CacheKey) -> str | None:
-        """Return None, and count a miss."""
-        with self._lock:
-            self._misses += 1
-        return None
-
-    def set(self, key: CacheKey, value: str) -> None:
-        """Do nothing."""
-
-    def clear(self) -> None:
-        """Reset the miss counter."""
-        with self._lock:
-            self._misses = 0
+        return getattr(llm_normalize.caches, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,7 @@ from typing import Any
 from llm_normalize._names import field_key
 from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryingBackend, RetryPolicy
-from llm_normalize.cache import ValueCache, cache_key
+from llm_normalize.caches import ValueCache, cache_key
 from llm_normalize.exceptions import (
     BackendError,
     BackendThrottledError,

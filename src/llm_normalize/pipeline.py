@@ -27,7 +27,7 @@ from llm_normalize._names import field_key
 from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryPolicy
-from llm_normalize.cache import LRUCache, ValueCache
+from llm_normalize.caches import LRUCache, ValueCache
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.dispatch import Budget, ModelDispatcher, ModelPass, Question
 from llm_normalize.exceptions import ConfigurationError, UnknownFieldError

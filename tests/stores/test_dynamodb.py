@@ -1,15 +1,15 @@
 """DynamoDB specifics the shared contract suite does not see.
 
 Numbers (Decimal both ways), parallel and paginated scans, the filter and conditions
-actually sent, retries of unprocessed items and throttling, the config item, the value
-cache, and a light import. Against moto's server (or ``LLM_NORMALIZE_DYNAMODB_ENDPOINT``)
-through real HTTP, and against ``botocore.stub.Stubber`` where a response must be scripted.
+actually sent, retries of unprocessed items and throttling, the config item, the tables,
+and a light import; the value cache's tests are in ``tests/caches/test_dynamodb.py``.
+Against moto's server (or ``LLM_NORMALIZE_DYNAMODB_ENDPOINT``) through real HTTP, and
+against ``botocore.stub.Stubber`` where a response must be scripted.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import subprocess
 import sys
@@ -34,16 +34,10 @@ from dynamo_server import (
     reset_dynamodb,
     unique_table_name,
 )
-from llm_normalize.backends.fake import FakeBackend
-from llm_normalize.backends.retry import RetryPolicy
-from llm_normalize.cache import ValueCache, cache_key
 from llm_normalize.exceptions import ConfigurationError, StorageError
-from llm_normalize.pipeline import Normalizer
 from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead, ttl_cutoff_ms
 from llm_normalize.stores.dynamodb import (
     DynamoDBLeadStore,
-    DynamoDBValueCache,
-    create_cache_table,
     create_config_table,
     create_leads_table,
 )
@@ -119,12 +113,6 @@ class Tables:
         self.names.append(name)
         if item is not None:
             self.client.put_item(TableName=name, Item=typed(item))
-        return name
-
-    def cache(self) -> str:
-        name = unique_table_name("cache")
-        create_cache_table(self.client, name)
-        self.names.append(name)
         return name
 
 
@@ -734,99 +722,6 @@ class TestFromEnv:
         assert isinstance(store, LeadStore)
 
 
-class TestValueCache:
-    def test_get_set(self, ddb: DynamoDBClient, tables: Tables) -> None:
-        """A value set under a key is found under it only, with a TTL in epoch seconds."""
-        name = tables.cache()
-        cache = DynamoDBValueCache(name, client=ddb, ttl_days=30, clock=lambda: 1_000_000.5)
-        key = cache_key("ciudad", "bogta", "v1")
-        assert isinstance(cache, ValueCache)
-        assert cache.get(key) is None
-        cache.set(key, "Bogotá D.C.")
-        assert cache.get(key) == "Bogotá D.C."
-        assert cache.get(cache_key("ciudad", "bogta", "v2")) is None
-        assert cache.get(cache_key("ciudad", "Bogta", "v1")) is None
-        cache.set(key, "Bogotá")
-        assert cache.get(key) == "Bogotá"
-        assert (cache.hits, cache.misses, cache.errors) == (2, 3, 0)
-        [raw] = ddb.scan(TableName=name)["Items"]
-        assert raw["expiresAt"] == {"N": str(1_000_000 + 30 * 86_400)}
-        assert raw["cacheKey"] == {"S": DynamoDBValueCache.hash_key(key)}
-        assert raw["promptVersion"] == {"S": "v1"}
-        assert "bogta" not in json.dumps(raw)  # the raw value is only hashed
-
-    def test_expired_entries_miss(self, ddb: DynamoDBClient, tables: Tables) -> None:
-        """An entry past expiresAt is a miss even before DynamoDB deletes it."""
-        now = [1_000_000.0]
-        cache = DynamoDBValueCache(tables.cache(), client=ddb, ttl_days=1, clock=lambda: now[0])
-        key = cache_key("empresa", "sena", "v1")
-        cache.set(key, "SENA")
-        now[0] += 86_399
-        assert cache.get(key) == "SENA"
-        now[0] += 2
-        assert cache.get(key) is None
-
-    def test_table_has_ttl(self, ddb: DynamoDBClient, tables: Tables) -> None:
-        """create_cache_table turns on DynamoDB's TTL on expiresAt."""
-        name = tables.cache()
-        ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        assert ttl.get("AttributeName") == "expiresAt"
-        assert ttl.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}
-
-    def test_transient_errors_miss_and_log(self, caplog: pytest.LogCaptureFixture) -> None:
-        """Throttling and 5xx make get miss and set skip, logged by code without values."""
-        client = stubbed_client()
-        cache = DynamoDBValueCache("cache", client=client)
-        key = cache_key("ciudad", "SECRETO", "v1")
-        with Stubber(client) as stub, caplog.at_level(logging.WARNING):
-            stub.add_client_error(
-                "get_item", service_error_code="ProvisionedThroughputExceededException"
-            )
-            stub.add_client_error(
-                "put_item", service_error_code="InternalServerError", http_status_code=500
-            )
-            assert cache.get(key) is None
-            cache.set(key, "SECRETO")
-        messages = [r.getMessage() for r in caplog.records if r.name.endswith("dynamodb")]
-        assert len(messages) == 2
-        assert "ProvisionedThroughputExceededException" in messages[0]
-        assert "InternalServerError" in messages[1]
-        assert not any("SECRETO" in m for m in messages)
-        assert (cache.misses, cache.errors) == (1, 2)
-
-    def test_missing_table_raises(self, ddb: DynamoDBClient) -> None:
-        """A cache table that does not exist is a setup error, not a silent miss."""
-        cache = DynamoDBValueCache(unique_table_name("absent"), client=ddb)
-        with pytest.raises(StorageError, match="ResourceNotFoundException"):
-            cache.get(cache_key("ciudad", "x", "v1"))
-        with pytest.raises(StorageError, match="ResourceNotFoundException"):
-            cache.set(cache_key("ciudad", "x", "v1"), "X")
-
-    @pytest.mark.parametrize("ttl_days", [0, -1, True])
-    def test_bad_ttl(self, ttl_days: Any) -> None:
-        """ttl_days must be a positive number."""
-        with pytest.raises(ConfigurationError):
-            DynamoDBValueCache("cache", client=stubbed_client(), ttl_days=ttl_days)
-
-    def test_shared_by_two_normalizers(self, ddb: DynamoDBClient, tables: Tables) -> None:
-        """A second normalizer answers from the table what the first asked the model."""
-        name = tables.cache()
-        records = [{"leadId": "1", "ciudad": "pueblo raro", "ocupacionActual": "cosas varias"}]
-        first_backend, second_backend = FakeBackend(), FakeBackend()
-        no_sleep = RetryPolicy(sleep=lambda _s: None)
-        first = Normalizer(
-            first_backend, cache=DynamoDBValueCache(name, client=ddb), retry=no_sleep
-        )
-        first.normalize(records)
-        assert first_backend.requests
-        second = Normalizer(
-            second_backend, cache=DynamoDBValueCache(name, client=ddb), retry=no_sleep
-        )
-        [result] = second.normalize(records)
-        assert second_backend.requests == []
-        assert "cache" in result.sources.values()
-
-
 class TestTablesAndServer:
     def test_stream(self, ddb: DynamoDBClient, tables: Tables) -> None:
         """create_leads_table(stream=True) enables a stream of new and old images."""
@@ -861,3 +756,48 @@ def test_import_does_not_import_boto3() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_does_not_load_the_cache() -> None:
+    """Importing the store module does not load the value cache's module."""
+    code = (
+        "import sys, llm_normalize.stores.dynamodb\n"
+        "assert 'llm_normalize.caches.dynamodb' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class TestMovedNames:
+    @pytest.mark.parametrize("name", ["DynamoDBValueCache", "create_cache_table"])
+    def test_cache_names_still_import_with_a_warning(self, name: str) -> None:
+        """The value cache's old import path gives the new object, with a DeprecationWarning."""
+        import llm_normalize.caches.dynamodb
+        import llm_normalize.stores.dynamodb
+
+        with pytest.warns(DeprecationWarning, match=r"llm_normalize\.caches\.dynamodb"):
+            moved = getattr(llm_normalize.stores.dynamodb, name)
+        assert moved is getattr(llm_normalize.caches.dynamodb, name)
+
+    def test_from_import_warns(self) -> None:
+        """`from llm_normalize.stores.dynamodb import DynamoDBValueCache` warns too."""
+        from llm_normalize.caches.dynamodb import DynamoDBValueCache as New
+
+        with pytest.warns(DeprecationWarning, match="DynamoDBValueCache moved"):
+            from llm_normalize.stores.dynamodb import DynamoDBValueCache
+        assert DynamoDBValueCache is New
+
+    def test_unknown_name(self) -> None:
+        """Other missing names are still an AttributeError."""
+        import llm_normalize.stores.dynamodb
+
+        with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+            llm_normalize.stores.dynamodb.Nope  # noqa: B018
+
+    def test_table_helpers_and_config_id(self) -> None:
+        """The table helpers and CONFIG_ID stay importable here, without a warning."""
+        from llm_normalize import config
+        from llm_normalize.stores import dynamodb, dynamodb_tables
+
+        assert dynamodb.create_leads_table is dynamodb_tables.create_leads_table
+        assert dynamodb.create_config_table is dynamodb_tables.create_config_table
+        assert dynamodb.CONFIG_ID == config.CONFIG_ID == "normalization-settings"

@@ -53,6 +53,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
+from llm_normalize.config import CONFIG_ID
 from llm_normalize.exceptions import ConfigurationError, StorageError
 from llm_normalize.stores.base import (
     LEAD_ID,
@@ -69,9 +70,6 @@ from llm_normalize.stores.base import (
 __all__ = ["SQLiteLeadStore"]
 
 logger = logging.getLogger(__name__)
-
-CONFIG_ID: Final = "normalization-settings"
-"""The key of the seed's config item."""
 
 _CONFIG_TABLE: Final = "config"
 _LEAD_COLUMNS: Final = ("lead_id", "item", "normalized_at", "updated_at")
