@@ -1,33 +1,16 @@
 import pytest
 
-from llm_normalize import COLOMBIAN_LEADS, FieldSpec, Profile, default_registry
-from llm_normalize.config import DEFAULT_FIELDS
+from llm_normalize import COLOMBIAN_LEADS, FieldSpec, Profile
 from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
-from llm_normalize.postprocessors import EDUCATION_LEVELS
+from llm_normalize.fields import Band, Metric
 
 
-class TestColombianLeads:
-    def test_seed_fields_in_order(self) -> None:
-        """The profile holds the seven seed fields, in the seed's order."""
-        assert COLOMBIAN_LEADS.names == DEFAULT_FIELDS
+def upper(value: str) -> str:
+    return value.upper()
 
-    @pytest.mark.parametrize("spec", list(COLOMBIAN_LEADS.values()), ids=lambda s: s.name)
-    def test_examples_agree_with_rules(self, spec: FieldSpec) -> None:
-        """Every example shown to a model is what the rules themselves produce."""
-        assert spec.examples
-        for raw, expected in spec.examples:
-            assert default_registry.apply(spec.name, raw) == expected
 
-    @pytest.mark.parametrize("spec", list(COLOMBIAN_LEADS.values()), ids=lambda s: s.name)
-    def test_instructions_present(self, spec: FieldSpec) -> None:
-        """Every field tells a model what to do."""
-        assert len(spec.instructions) > 20
-
-    def test_education_is_a_category(self) -> None:
-        """The education field is a category over the canonical levels."""
-        spec = COLOMBIAN_LEADS["nivel_educativo"]
-        assert spec.kind == "category"
-        assert spec.labels == EDUCATION_LEVELS
+def spec(name: str = "x", /, **kwargs: object) -> FieldSpec:
+    return FieldSpec(name, kind="free_text", instructions="tidy it", **kwargs)  # type: ignore[arg-type]
 
 
 class TestFieldSpec:
@@ -49,6 +32,44 @@ class TestFieldSpec:
         args: dict[str, object] = {"kind": "free_text", "instructions": "tidy", **kwargs}
         with pytest.raises(ConfigurationError, match=message):
             FieldSpec("x", **args)  # type: ignore[arg-type]
+
+    def test_chain_and_bands(self) -> None:
+        """A spec carries its post-processor chain and its quality bands."""
+        bands: dict[Metric, Band] = {"coverage": (0.9, 1.0)}
+        made = spec(chain=[upper], bands=bands)
+        assert made.chain == (upper,)
+        assert made.bands == {"coverage": (0.9, 1.0)}
+        assert made == spec(chain=(upper,), bands={"coverage": (0.9, 1.0)})
+        assert hash(made) == hash(spec(chain=(upper,)))
+
+    def test_bands_are_read_only(self) -> None:
+        """The bands of a spec cannot be changed through the spec, nor by the caller's dict."""
+        bands: dict[Metric, Band] = {"coverage": (0.9, 1.0)}
+        made = spec(bands=bands)
+        bands["coverage"] = (0.0, 0.1)
+        assert made.bands["coverage"] == (0.9, 1.0)
+        with pytest.raises(TypeError):
+            made.bands["coverage"] = (0.0, 1.0)  # type: ignore[index]
+
+    def test_defaults(self) -> None:
+        """Without a chain or bands, a spec has none."""
+        assert spec().chain == ()
+        assert spec().bands == {}
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"chain": ("not callable",)}, "callable"),
+            ({"bands": {"speed": (0.0, 1.0)}}, "metric must be one of"),
+            ({"bands": {"coverage": (0.9, 0.1)}}, "low <= high"),
+            ({"bands": {"coverage": (-0.1, 0.5)}}, "low <= high"),
+            ({"bands": {"improvement": (0.5, 1.5)}}, "low <= high"),
+        ],
+    )
+    def test_bad_chain_or_bands(self, kwargs: dict[str, object], message: str) -> None:
+        """A chain of non-callables or a band outside [0, 1] is refused."""
+        with pytest.raises(ConfigurationError, match=message):
+            spec(**kwargs)
 
     def test_with_strategy(self) -> None:
         """with_strategy returns a changed copy."""
@@ -76,6 +97,21 @@ class TestProfile:
         smaller = bigger.without("empresa", "barrio")
         assert "empresa" not in smaller
         assert len(COLOMBIAN_LEADS) == 7
+
+    def test_chains_and_bands(self) -> None:
+        """A profile lists the chains and bands of the fields that have them, in order."""
+        profile = Profile(
+            "p",
+            [
+                spec("b", chain=(upper,)),
+                spec("a", bands={"coverage": (0.5, 1.0)}),
+                spec("c"),
+            ],
+        )
+        assert dict(profile.chains) == {"b": (upper,)}
+        assert {name: dict(bands) for name, bands in profile.bands.items()} == {
+            "a": {"coverage": (0.5, 1.0)}
+        }
 
     def test_duplicate_refused(self) -> None:
         """A profile cannot list a field twice."""

@@ -1,30 +1,32 @@
-"""What a field is: `FieldSpec`, `Profile`, and the default Colombian lead profile.
+"""What a field is: `FieldSpec` and `Profile`.
 
-A `FieldSpec` describes one field to the parts that need to understand it:
+A `FieldSpec` describes one field to every part that needs to understand it:
 the prompt builder (instructions and examples for the model), the guard (what *kind* of
-value it holds, and for categories, the allowed labels) and the pipeline (the strategy:
-rules only, model only, or the model only when the rules are not confident).
-Which post-processors run for a field is the registry's business
-(`llm_normalize.postprocessors.registry`), so that there is one place to change it.
+value it holds, and for categories, the allowed labels), the pipeline (the strategy:
+rules only, model only, or the model only when the rules are not confident), the
+post-processors that tidy it (its `chain`) and the quality report (its `bands`).
 
-A `Profile` is an ordered, immutable set of field specs. `COLOMBIAN_LEADS` holds the seven
-fields of the seed's web-form leads.
+A `Profile` is an ordered, immutable set of field specs. The seed's seven fields are the
+`COLOMBIAN_LEADS` profile, in `llm_normalize.profiles.colombia`; its `chains` build the
+default post-processor registry, so a field is defined in one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Literal, TypeAlias, get_args
 
 from llm_normalize._names import field_key
 from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
-from llm_normalize.postprocessors.education import EDUCATION_LEVELS
+from llm_normalize.postprocessors.base import PostProcessor
 
 __all__ = [
-    "COLOMBIAN_LEADS",
+    "Band",
     "FieldKind",
     "FieldSpec",
+    "Metric",
     "Profile",
     "Strategy",
 ]
@@ -35,6 +37,12 @@ FieldKind: TypeAlias = Literal["name", "address", "place", "category", "free_tex
 Strategy: TypeAlias = Literal["rules", "llm", "auto"]
 """Who decides a field's value: the rules alone, the model always, or the model only
 when the rules are not confident (`auto`, the default)."""
+
+Metric: TypeAlias = Literal["coverage", "improvement"]
+"""The rates of a field that a quality band or a drift test applies to."""
+
+Band: TypeAlias = tuple[float, float]
+"""The expected (low, high) range of a rate, both between 0 and 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,10 @@ class FieldSpec:
         strategy: `rules`, `llm` or `auto` (see `Strategy`).
         labels: For `category` fields, the only values allowed.
         max_length: The longest answer accepted for this field.
+        chain: The post-processors that tidy the field's values, run left to right;
+            a profile's `chains` builds a registry from them.
+        bands: The expected (low, high) range of each quality rate of the field
+            (see `Metric`), for the quality report's anomaly test.
     """
 
     name: str
@@ -58,6 +70,8 @@ class FieldSpec:
     strategy: Strategy = "auto"
     labels: tuple[str, ...] = ()
     max_length: int = 200
+    chain: tuple[PostProcessor, ...] = ()
+    bands: Mapping[Metric, Band] = field(default_factory=dict, hash=False)
     # Derived once: the key the field matches under (camelCase and snake_case alike).
     key: str = field(init=False, repr=False, compare=False)
 
@@ -76,6 +90,8 @@ class FieldSpec:
             raise ConfigurationError(f"field {self.name!r}: a category field needs labels")
         if self.max_length < 1:
             raise ConfigurationError(f"field {self.name!r}: max_length must be positive")
+        object.__setattr__(self, "chain", _checked_chain(self.name, self.chain))
+        object.__setattr__(self, "bands", _checked_bands(self.name, self.bands))
         object.__setattr__(self, "key", field_key(self.name))
 
     def with_strategy(self, strategy: Strategy) -> FieldSpec:
@@ -83,11 +99,40 @@ class FieldSpec:
         return replace(self, strategy=strategy)
 
 
+def _checked_chain(name: str, chain: Iterable[PostProcessor]) -> tuple[PostProcessor, ...]:
+    funcs = tuple(chain)
+    for func in funcs:
+        if not callable(func):
+            raise ConfigurationError(
+                f"field {name!r}: a post-processor must be a callable str -> str, "
+                f"got {type(func).__name__}"
+            )
+    return funcs
+
+
+def _checked_bands(name: str, bands: Mapping[Metric, Band]) -> Mapping[Metric, Band]:
+    checked: dict[Metric, Band] = {}
+    for metric, band in bands.items():
+        if metric not in get_args(Metric):
+            raise ConfigurationError(
+                f"field {name!r}: a band's metric must be one of {get_args(Metric)}"
+            )
+        low, high = band
+        if not 0.0 <= low <= high <= 1.0:
+            raise ConfigurationError(
+                f"field {name!r}: the {metric} band needs 0 <= low <= high <= 1"
+            )
+        checked[metric] = (float(low), float(high))
+    # Read-only, so a spec shared by two profiles cannot be changed through one of them.
+    return MappingProxyType(checked)
+
+
 class Profile(Mapping[str, FieldSpec]):
     """An ordered, immutable set of field specs, looked up by camelCase or snake_case name.
 
     Examples:
-        >>> COLOMBIAN_LEADS["nivel_educativo"].name
+        >>> profile = Profile("demo", [FieldSpec("nivelEducativo", "free_text", "Tidy it.")])
+        >>> profile["nivel_educativo"].name
         'nivelEducativo'
     """
 
@@ -122,6 +167,20 @@ class Profile(Mapping[str, FieldSpec]):
         """The field names, in profile order."""
         return tuple(spec.name for spec in self._specs.values())
 
+    @property
+    def chains(self) -> Mapping[str, tuple[PostProcessor, ...]]:
+        """The post-processor chain of each field that has one, in profile order."""
+        return MappingProxyType(
+            {spec.name: spec.chain for spec in self._specs.values() if spec.chain}
+        )
+
+    @property
+    def bands(self) -> Mapping[str, Mapping[Metric, Band]]:
+        """The quality bands of each field that has some, in profile order."""
+        return MappingProxyType(
+            {spec.name: spec.bands for spec in self._specs.values() if spec.bands}
+        )
+
     def with_fields(self, *specs: FieldSpec, name: str | None = None) -> Profile:
         """Return a new profile with `specs` added, or replacing the fields they name."""
         merged = dict(self._specs)
@@ -135,95 +194,3 @@ class Profile(Mapping[str, FieldSpec]):
             self[field_name]  # raises UnknownFieldError with a hint
         keys = {field_key(n) for n in field_names}
         return Profile(self.name, (s for k, s in self._specs.items() if k not in keys))
-
-
-COLOMBIAN_LEADS = Profile(
-    "colombian_leads",
-    [
-        FieldSpec(
-            "nombres",
-            kind="name",
-            instructions=(
-                "Given names of a person. Capitalise each word; keep every letter and every "
-                "accent exactly as typed, never add or remove accents, never translate or "
-                "complete a name."
-            ),
-            examples=(("JUAN CARLOS", "Juan Carlos"), ("maria  jose", "Maria Jose")),
-            max_length=80,
-        ),
-        FieldSpec(
-            "apellidos",
-            kind="name",
-            instructions=(
-                "Surnames of a person. Capitalise each word; particles de, del, de la, de los "
-                "lower-case except at the start; keep accents exactly as typed."
-            ),
-            examples=(
-                ("PEREZ GARCIA", "Perez Garcia"),
-                ("DE LA CRUZ GONZÁLEZ", "De la Cruz González"),
-            ),
-            max_length=80,
-        ),
-        FieldSpec(
-            "direccion",
-            kind="address",
-            instructions=(
-                "A Colombian urban or rural address. Use the form 'Calle 45A Bis # 12 - 30 Sur', "
-                "street types Calle, Cra., Av., Av. Calle, Av. Cra., Diagonal, Transversal; "
-                "complements Apto., Int., Torre, Casa after the plate. Keep every digit, in order."
-            ),
-            examples=(
-                ("CRA 15 NO 100 25", "Cra. 15 # 100 - 25"),
-                ("cl 25 sur no. 18-8 int 1", "Calle 25 Sur # 18 - 8 Int. 1"),
-            ),
-        ),
-        FieldSpec(
-            "ciudad",
-            kind="place",
-            instructions=(
-                "A Colombian municipality. Answer its official name with accents; Bogotá is "
-                "'Bogotá D.C.'. Leave a place you do not recognise as typed, capitalised."
-            ),
-            examples=(("bogota", "Bogotá D.C."), ("MEDELLIN", "Medellín")),
-            max_length=60,
-        ),
-        FieldSpec(
-            "nivelEducativo",
-            kind="category",
-            instructions=(
-                "The highest education level completed. Answer exactly one of the labels."
-            ),
-            examples=(
-                ("profesional universitario", "Profesional"),
-                ("bachiller academico", "Bachiller"),
-            ),
-            labels=EDUCATION_LEVELS,
-            max_length=40,
-        ),
-        FieldSpec(
-            "ocupacionActual",
-            kind="free_text",
-            instructions=(
-                "Current occupation or job title. Expand abbreviations (Ing., Lic., Adm., Tec., "
-                "Aux.), capitalise words, keep acronyms; do not invent a different occupation."
-            ),
-            examples=(
-                ("Ing. Sistemas", "Ingeniero de Sistemas"),
-                ("aux contable", "Auxiliar Contable"),
-            ),
-            max_length=120,
-        ),
-        FieldSpec(
-            "empresa",
-            kind="free_text",
-            instructions=(
-                "Company or institution name. Known acronyms upper-case (SENA, EPM); legal "
-                "suffixes as S.A.S., S.A., Ltda.; otherwise capitalise words; never replace it "
-                "with a different organisation."
-            ),
-            examples=(("sena", "SENA"), ("servicios del valle sas", "Servicios del Valle S.A.S.")),
-            max_length=120,
-        ),
-    ],
-)
-"""The seven fields of the seed's web-form leads, in the seed's order."""

@@ -52,9 +52,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from llm_normalize.fields import COLOMBIAN_LEADS, FieldSpec, Profile
+from llm_normalize.fields import FieldSpec, Profile
 from llm_normalize.postprocessors.places import Gazetteer
+from llm_normalize.postprocessors.spanish import CONNECTORS, plain
 from llm_normalize.postprocessors.text import clean_text, fold
+from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 
 __all__ = ["PLACE_SIMILARITY", "Guard", "Verdict"]
 
@@ -81,11 +83,9 @@ _LENGTH_SLACK: Final = 40
 _SUSPECT_CATEGORIES: Final = frozenset({"Co", "Cn"})
 
 # Words a free-text answer may add or drop: Spanish connectors ("Ing. Sistemas" ->
-# "Ingeniero de Sistemas"). Legal forms (S.A.S., Ltda.) are not among them: adding,
+# "Ingeniero de Sistemas"; which ones, and why, in `spanish.CONNECTORS`). Legal forms (S.A.S., Ltda.) are not among them: adding,
 # dropping or swapping one changes which company is meant.
-_FILLERS: Final = frozenset(
-    {"de", "del", "la", "las", "el", "los", "en", "y", "e", "o", "al", "para", "por", "con"}
-)
+_FILLERS: Final = CONNECTORS
 # Legal forms of companies, once initialisms are joined ("S.A.S." is "sas"). They match only
 # themselves or what they abbreviate ("Sociedad Anónima" -> "S.A."): "S.A." is not "S.A.S.".
 _LEGAL_FORMS: Final = frozenset({"sa", "sas", "ltda", "cia", "eu", "bic", "esp", "sca", "scs"})
@@ -247,18 +247,12 @@ def _has_alnum(text: str) -> bool:
     return any(char.isalnum() for char in text)
 
 
-def _normalized(text: str) -> str:
-    """Case-folded, compatibility-decomposed, without combining marks."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def _letters_key(text: str) -> str:
     """Every letter and digit of `text`, in order, without case or accents.
 
     Unlike `fold`, letters of every script count: "Иван" and "Петр" have different keys.
     """
-    return "".join(char for char in _normalized(clean_text(text)) if char.isalnum())
+    return "".join(char for char in plain(clean_text(text)) if char.isalnum())
 
 
 def _digit_runs(text: str) -> list[str]:
@@ -330,7 +324,7 @@ def _tokens(text: str) -> list[str]:
     """
     tokens: list[str] = []
     run: list[str] = []
-    for token in _TOKEN.findall(_normalized(text)):
+    for token in _TOKEN.findall(plain(text)):
         if len(token) == 1 and token.isalpha():
             run.append(token)
             continue

@@ -7,15 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_normalize.postprocessors.address import (
-    _COMPLEMENTS,
-    _NUMBER_MARKERS,
-    _STREET_TYPES,
-    _fuzzy_street_type,
-    _parse,
-    assess_address,
-    normalize_address,
+from llm_normalize.postprocessors._address_lexicon import (
+    COMPLEMENTS,
+    NUMBER_MARKERS,
+    STREET_TYPES,
+    fuzzy_street_type,
 )
+from llm_normalize.postprocessors._address_parser import parse
+from llm_normalize.postprocessors.address import assess_address, normalize_address
 from llm_normalize.postprocessors.base import Outcome, assess
 from llm_normalize.postprocessors.text import clean_text
 from strategies import (
@@ -32,7 +31,7 @@ LEADS = Path(__file__).resolve().parents[2] / "examples" / "leads.jsonl"
 _DIGIT_RUN = re.compile(r"\d+")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 # Words the post-processor may replace by a canonical spelling (keywords, number markers).
-_VOCABULARY = set(_STREET_TYPES) | set(_COMPLEMENTS) | _NUMBER_MARKERS
+_VOCABULARY = set(STREET_TYPES) | set(COMPLEMENTS) | NUMBER_MARKERS
 
 _LETTER = r"[^\W\d_]"
 _SUFFIX = rf"{_LETTER}?( Bis( {_LETTER})?)?( (Sur|Este|Norte|Oeste|Oriente|Occidente))?"
@@ -56,7 +55,7 @@ def assert_letters_kept(raw: str, out: str) -> None:
     typed = [
         run
         for run in (key(r) for r in _LETTER_RUN.findall(clean_text(raw)))
-        if run not in _VOCABULARY and _fuzzy_street_type(run) is None
+        if run not in _VOCABULARY and fuzzy_street_type(run) is None
     ]
     rendered = "".join(key(run) for run in _LETTER_RUN.findall(out))
     position = 0
@@ -317,9 +316,9 @@ class TestProperties:
     @given(st.one_of(address_words, address_abbreviations))
     def test_one_pass_is_enough(self, raw: str) -> None:
         """The grammar alone is idempotent: parsing a rendering gives the same rendering."""
-        rendered = _parse(clean_text(raw)).render()
+        rendered = parse(clean_text(raw)).render()
         if clean_text(rendered) == rendered:
-            assert _parse(rendered).render() == rendered
+            assert parse(rendered).render() == rendered
 
     @given(any_text)
     def test_total(self, raw: str) -> None:

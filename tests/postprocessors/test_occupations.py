@@ -7,9 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_normalize.postprocessors import occupations
-from llm_normalize.postprocessors._vocab import load_json, plain
+from llm_normalize.postprocessors._vocab import load_json
 from llm_normalize.postprocessors.base import Outcome, assess, assessor_of
 from llm_normalize.postprocessors.occupations import assess_occupation, normalize_occupation
+from llm_normalize.postprocessors.spanish import plain
 from llm_normalize.postprocessors.text import clean_text, fold
 from strategies import any_text, occupation_words, text_or_form
 

@@ -3,7 +3,13 @@
 Each built-in has a confidence-aware twin (`assess_*`, returning an `Outcome`) that the
 pipeline uses to decide which values a model should look at.
 `default_registry` maps the seven seed fields to their chains.
+
+The modules of this package sit below the field profiles: none of them imports
+`llm_normalize.profiles`. `DEFAULT_CHAINS` and `default_registry` are derived from the
+Colombian lead profile, so this package hands them out lazily, on first access.
 """
+
+from typing import TYPE_CHECKING
 
 from llm_normalize.postprocessors.address import assess_address, normalize_address
 from llm_normalize.postprocessors.base import (
@@ -32,12 +38,12 @@ from llm_normalize.postprocessors.places import (
     make_city_normalizer,
     normalize_city,
 )
-from llm_normalize.postprocessors.registry import (
-    DEFAULT_CHAINS,
-    PostProcessorRegistry,
-    default_registry,
-)
+from llm_normalize.postprocessors.registry import PostProcessorRegistry
 from llm_normalize.postprocessors.text import assess_name, capitalize_words, clean_text, fold
+
+if TYPE_CHECKING:
+    from llm_normalize.profiles.colombia import DEFAULT_CHAINS as DEFAULT_CHAINS
+    from llm_normalize.profiles.colombia import default_registry as default_registry
 
 __all__ = [
     "DEFAULT_CHAINS",
@@ -69,3 +75,13 @@ __all__ = [
     "normalize_institution",
     "normalize_occupation",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Lazy, because the profile imports this package's modules: an eager import here would
+    # run while the profile is half-built whenever the profile is imported first.
+    if name in {"DEFAULT_CHAINS", "default_registry"}:
+        from llm_normalize.profiles import colombia
+
+        return getattr(colombia, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,21 +19,25 @@ In an ALL-CAPS value nothing tells an acronym from a word, so only known acronym
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Final
 
+from llm_normalize.postprocessors.spanish import (
+    ARTICLES,
+    PREPOSITIONS,
+    TITLE_MIDDLE_ONLY,
+    TITLE_PARTICLES,
+    plain,
+)
 from llm_normalize.postprocessors.text import clean_text, fold, recase
 
 __all__ = [
     "is_placeholder",
     "load_json",
     "match_key",
-    "plain",
     "settle",
     "title_case",
 ]
@@ -48,17 +52,6 @@ _MATCH_PUNCTUATION: Final = frozenset(" .,;:-_/&'\"()´`")
 # What `fold` keeps; anything else it turns into a space ("™" decomposes to upper-case "TM").
 _FOLD_ALPHABET: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
-# Particles written lower-case inside a title ("Ingeniero de Sistemas", "Banco de la
-# República", "Técnico en Sistemas"), capitalised only as the first word.
-_ALWAYS_LOWER: Final = frozenset({"de", "del", "y", "en", "con", "por", "para", "al"})
-# Articles are particles only after a preposition: "Universidad de los Andes" but
-# "Distribuidora Los Andes", "Droguería El Porvenir", as Colombian company names are written.
-_ARTICLES: Final = frozenset({"el", "la", "las", "los"})
-_PREPOSITIONS: Final = frozenset({"de", "en", "a", "con", "por", "para"})
-# "a" is a particle between two words ("Atención a la Primera Infancia"), not at the end
-# ("Vitamina A"); "e" is the conjunction only before an i- sound ("Ciencia e Innovación").
-_MIDDLE_ONLY: Final = frozenset({"a"})
-
 # An upper-case word the user typed is kept as an acronym only at this length.
 _MIN_ACRONYM: Final = 2
 _MAX_ACRONYM: Final = 5
@@ -72,13 +65,6 @@ def load_json(name: str) -> object:
     """Read a JSON file from the package data folder (callers cache the result)."""
     path = resources.files(_DATA_PACKAGE).joinpath(_DATA_DIR, name)
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-@functools.lru_cache(maxsize=4096)
-def plain(text: str) -> str:
-    """Case-fold and strip accents, keeping every other character: "Técnico." -> "tecnico."."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def match_key(text: str) -> str | None:
@@ -112,16 +98,20 @@ def settle(rendered: str, typed: str) -> str:
 
 
 def _is_particle(keys: Sequence[str], index: int) -> bool:
+    # Particles are capitalised only as the first word (see `spanish.TITLE_PARTICLES`).
+    # Articles are particles only after a preposition: "Universidad de los Andes" but
+    # "Distribuidora Los Andes", "Droguería El Porvenir", as Colombian company names are written.
     if index == 0:
         return False
     key = keys[index]
     last = index == len(keys) - 1
-    if key in _ALWAYS_LOWER:
+    if key in TITLE_PARTICLES:
         return True
-    if key in _ARTICLES:
-        return keys[index - 1] in _PREPOSITIONS
-    if key in _MIDDLE_ONLY:
+    if key in ARTICLES:
+        return keys[index - 1] in PREPOSITIONS
+    if key in TITLE_MIDDLE_ONLY:
         return not last
+    # "e" is the conjunction only before an i- sound ("Ciencia e Innovación").
     if key == "e":
         return not last and plain(keys[index + 1]).startswith(("i", "hi"))
     return False

@@ -9,13 +9,17 @@ The confident variant of a post-processor is an *assessor*, `str -> Outcome`.
 `assessed_by` links a post-processor to its assessor, so a registry that is handed
 `normalize_city` also knows how to ask `assess_city` how sure it is.
 A post-processor without an assessor is taken to be confident about everything.
+
+The link is stored on the post-processor itself, so a post-processor built at run time
+(`make_city_normalizer`, `make_institution_normalizer`) is freed with its last reference.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 __all__ = ["Assessor", "Outcome", "PostProcessor", "assess", "assessed_by", "assessor_of"]
 
@@ -43,7 +47,20 @@ PostProcessor: TypeAlias = Callable[[str], str]
 Assessor: TypeAlias = Callable[[str], Outcome]
 """The confidence-aware twin of a post-processor: `str -> Outcome`."""
 
-_ASSESSORS: dict[PostProcessor, Assessor] = {}
+# The attribute holding a post-processor's (weak reference to itself, assessor). The weak
+# reference tells the post-processor from a wrapper that copied its `__dict__`
+# (`functools.wraps` does): a wrapper may change the output, so it is not assessed the same.
+_ATTRIBUTE: Final = "_llm_normalize_assessor"
+# Callables that take no attribute or weak reference (builtins, bound methods, slotted
+# objects). Those are made once, not per call, so holding them here does not grow.
+_UNATTRIBUTABLE: dict[PostProcessor, Assessor] = {}
+
+
+def _link(func: PostProcessor, assessor: Assessor) -> None:
+    try:
+        setattr(func, _ATTRIBUTE, (weakref.ref(func), assessor))
+    except (AttributeError, TypeError):
+        _UNATTRIBUTABLE[func] = assessor
 
 
 def assessed_by(assessor: Assessor) -> Callable[[PostProcessor], PostProcessor]:
@@ -62,7 +79,7 @@ def assessed_by(assessor: Assessor) -> Callable[[PostProcessor], PostProcessor]:
     """
 
     def decorate(func: PostProcessor) -> PostProcessor:
-        _ASSESSORS[func] = assessor
+        _link(func, assessor)
         return func
 
     return decorate
@@ -70,7 +87,15 @@ def assessed_by(assessor: Assessor) -> Callable[[PostProcessor], PostProcessor]:
 
 def assessor_of(func: PostProcessor) -> Assessor | None:
     """Return the assessor linked to `func` with `assessed_by`, if any."""
-    return _ASSESSORS.get(func)
+    # The callable's own `__dict__`, not `getattr`: an instance must not see its class's link.
+    entry = getattr(func, "__dict__", {}).get(_ATTRIBUTE)
+    if isinstance(entry, tuple) and entry[0]() is func:
+        assessor: Assessor = entry[1]
+        return assessor
+    try:
+        return _UNATTRIBUTABLE.get(func)
+    except TypeError:  # an unhashable callable cannot be in the table
+        return None
 
 
 def assess(func: PostProcessor, value: str) -> Outcome:
@@ -79,7 +104,7 @@ def assess(func: PostProcessor, value: str) -> Outcome:
     Uses the linked assessor when there is one (one computation, not two);
     otherwise runs `func` and reports it as confident.
     """
-    assessor = _ASSESSORS.get(func)
+    assessor = assessor_of(func)
     if assessor is not None:
         return assessor(value)
     return Outcome(func(value), confident=True)

@@ -47,11 +47,11 @@ from llm_normalize.postprocessors._vocab import (
     is_placeholder,
     load_json,
     match_key,
-    plain,
     settle,
     title_case,
 )
 from llm_normalize.postprocessors.base import Outcome, assessed_by
+from llm_normalize.postprocessors.spanish import plain
 from llm_normalize.postprocessors.text import clean_text
 
 __all__ = [

@@ -1,12 +1,15 @@
-"""Which post-processors run for which field: `PostProcessorRegistry` and the default one.
+"""Which post-processors run for which field: `PostProcessorRegistry`.
 
 A registry maps a field name to a *chain* of post-processors, run left to right.
 Field names match in the seed's camelCase and in snake_case alike
 (`nivelEducativo` and `nivel_educativo` are one field).
 
-The default registry holds the built-in chains of the seven seed fields and is read-only,
-so that one team's customisation cannot leak into another's through a shared global.
-Derive your own from it:
+The default registry, `llm_normalize.default_registry`, is built from the chains of the
+Colombian lead profile (`llm_normalize.profiles.colombia`), where each field is defined
+once. It is read-only, so that one team's customisation cannot leak into another's through
+a shared global. Derive your own from it:
+
+    from llm_normalize import default_registry
 
     registry = default_registry.derive()
 
@@ -21,26 +24,9 @@ from typing import overload
 
 from llm_normalize._names import field_key
 from llm_normalize.exceptions import ConfigurationError, UnknownPostProcessorError
-from llm_normalize.postprocessors.address import normalize_address
 from llm_normalize.postprocessors.base import Outcome, PostProcessor, assess
-from llm_normalize.postprocessors.education import normalize_education_level
-from llm_normalize.postprocessors.occupations import normalize_occupation
-from llm_normalize.postprocessors.organizations import normalize_institution
-from llm_normalize.postprocessors.places import normalize_city
-from llm_normalize.postprocessors.text import capitalize_words
 
-__all__ = ["DEFAULT_CHAINS", "PostProcessorRegistry", "default_registry"]
-
-DEFAULT_CHAINS: Mapping[str, tuple[PostProcessor, ...]] = {
-    "nombres": (capitalize_words,),
-    "apellidos": (capitalize_words,),
-    "direccion": (normalize_address,),
-    "ciudad": (normalize_city,),
-    "nivelEducativo": (normalize_education_level,),
-    "ocupacionActual": (normalize_occupation,),
-    "empresa": (normalize_institution,),
-}
-"""The built-in chain of each seed field, as `default_registry` holds them."""
+__all__ = ["PostProcessorRegistry"]
 
 
 def _chain_of(funcs: PostProcessor | Sequence[PostProcessor]) -> tuple[PostProcessor, ...]:
@@ -238,7 +224,3 @@ class PostProcessorRegistry:
         copy = PostProcessorRegistry()
         copy._chains = dict(self._chains)
         return copy
-
-
-default_registry = PostProcessorRegistry(DEFAULT_CHAINS, read_only=True)
-"""The built-in chains of the seven seed fields. Read-only: `derive()` it to customise."""

@@ -15,6 +15,7 @@ from typing import Final
 import ftfy
 
 from llm_normalize.postprocessors.base import Outcome, assessed_by
+from llm_normalize.postprocessors.spanish import NAME_ARTICLES, NAME_PARTICLES, plain
 
 __all__ = [
     "assess_name",
@@ -108,10 +109,7 @@ def fold(value: str | None) -> str:
     `fold("  Bogotá, D.C. ")` is `"bogota d c"`. Keys are for lookups only, never for output.
     "ñ" folds to "n", so "Peñol" and "Penol" share a key.
     """
-    text = clean_text(value).casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _NON_ALNUM.sub(" ", stripped).strip()
+    return _NON_ALNUM.sub(" ", plain(clean_text(value))).strip()
 
 
 def _set_case(char: str, upper: bool) -> str:
@@ -135,13 +133,6 @@ def recase(segment: str) -> str:
             out.append(_set_case(char, upper=False))
     return "".join(out)
 
-
-# Spanish name particles written lower-case inside a name: "María de los Ángeles",
-# "Luis del Castillo", "Pérez y Sotomayor". At the start of a value they are capitalised
-# ("De la Cruz"), because the value may be a surname on its own.
-_ALWAYS_LOWER: Final = frozenset({"de", "del", "y"})
-# Articles are particles only after "de": "de la Cruz", "de las Casas", "de los Ríos".
-_ARTICLES: Final = frozenset({"la", "las", "los"})
 
 _WORD_PARTS: Final = re.compile(r"([-'])")
 
@@ -185,7 +176,9 @@ def _capitalize_name(text: str) -> str:
     previous = ""
     for index, word in enumerate(words):
         key = word.casefold()
-        if index > 0 and (key in _ALWAYS_LOWER or (key in _ARTICLES and previous == "de")):
+        # Particles are lower-case inside a name (see `spanish.NAME_PARTICLES`), but
+        # capitalised at the start ("De la Cruz"): the value may be a surname on its own.
+        if index > 0 and (key in NAME_PARTICLES or (key in NAME_ARTICLES and previous == "de")):
             out.append(key)
         else:
             out.append(_capitalize_word(word))
