@@ -21,7 +21,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, TextIO, TypeAlias
 
 from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend
@@ -65,6 +65,20 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_normalize(commands)
+    _add_store_commands(commands)
+    _add_report(commands)
+    return parser
+
+
+_STORE_HELP: Final = (
+    "the lead store: sqlite:///leads.db, dynamodb://TABLE[?config_table=...], memory://"
+)
+
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_normalize(commands: _Commands) -> None:
     normalize = commands.add_parser(
         "normalize",
         help="normalize a JSONL or CSV file of records",
@@ -101,9 +115,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="print nothing but errors on standard error"
     )
 
-    store_help = (
-        "the lead store: sqlite:///leads.db, dynamodb://TABLE[?config_table=...], memory://"
-    )
+
+def _add_store_commands(commands: _Commands) -> None:
+    store_help = _STORE_HELP
     importer = commands.add_parser(
         "import",
         help="load leads from a JSONL or CSV file into a store",
@@ -136,6 +150,17 @@ def _build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--store", required=True, metavar="URL", help=store_help)
     rollback.add_argument("--prompt-version", required=True, metavar="V")
 
+    exporter = commands.add_parser(
+        "export", help="write a store's leads, originals with their normalized values, to a file"
+    )
+    exporter.add_argument("--store", required=True, metavar="URL", help=store_help)
+    exporter.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
+    )
+
+
+def _add_report(commands: _Commands) -> None:
+    store_help = _STORE_HELP
     quality = commands.add_parser(
         "report",
         help="the quality report of a store: rates with intervals, anomalies, a spot-check sample",
@@ -171,15 +196,6 @@ def _build_parser() -> argparse.ArgumentParser:
             "values); default for a SQLite store: <database>.quality.json beside it"
         ),
     )
-
-    exporter = commands.add_parser(
-        "export", help="write a store's leads, originals with their normalized values, to a file"
-    )
-    exporter.add_argument("--store", required=True, metavar="URL", help=store_help)
-    exporter.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
-    )
-    return parser
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
