@@ -68,6 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_normalize(commands)
     _add_store_commands(commands)
     _add_report(commands)
+    _add_export(commands)
     return parser
 
 
@@ -117,14 +118,13 @@ def _add_normalize(commands: _Commands) -> None:
 
 
 def _add_store_commands(commands: _Commands) -> None:
-    store_help = _STORE_HELP
     importer = commands.add_parser(
         "import",
         help="load leads from a JSONL or CSV file into a store",
         description="Create or replace leads in a store; a leadId is generated where missing.",
     )
     importer.add_argument("input", metavar="FILE", help="a .jsonl or .csv file of leads")
-    importer.add_argument("--store", required=True, metavar="URL", help=store_help)
+    importer.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     importer.add_argument("--format", choices=("jsonl", "csv"), help="the input format")
 
     runner = commands.add_parser(
@@ -136,7 +136,7 @@ def _add_store_commands(commands: _Commands) -> None:
             "originals, unless the lead changed meanwhile."
         ),
     )
-    runner.add_argument("--store", required=True, metavar="URL", help=store_help)
+    runner.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     runner.add_argument("--force-all", action="store_true", help="normalize every lead again")
     runner.add_argument("--limit", type=int, help="at most this many leads")
     runner.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -147,20 +147,11 @@ def _add_store_commands(commands: _Commands) -> None:
         "rollback",
         help="remove what one prompt version wrote, so the next run redoes those leads",
     )
-    rollback.add_argument("--store", required=True, metavar="URL", help=store_help)
+    rollback.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     rollback.add_argument("--prompt-version", required=True, metavar="V")
-
-    exporter = commands.add_parser(
-        "export", help="write a store's leads, originals with their normalized values, to a file"
-    )
-    exporter.add_argument("--store", required=True, metavar="URL", help=store_help)
-    exporter.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
-    )
 
 
 def _add_report(commands: _Commands) -> None:
-    store_help = _STORE_HELP
     quality = commands.add_parser(
         "report",
         help="the quality report of a store: rates with intervals, anomalies, a spot-check sample",
@@ -170,7 +161,7 @@ def _add_report(commands: _Commands) -> None:
             "previous report (drift) and an idempotence probe; a seeded spot-check sample."
         ),
     )
-    quality.add_argument("--store", required=True, metavar="URL", help=store_help)
+    quality.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     quality.add_argument("-o", "--output", metavar="FILE", help="write the HTML report to FILE")
     quality.add_argument("--json", action="store_true", help="print the report as JSON")
     quality.add_argument(
@@ -195,6 +186,16 @@ def _add_report(commands: _Commands) -> None:
             "compare with the report kept in FILE, if any, then keep this one there (without "
             "values); default for a SQLite store: <database>.quality.json beside it"
         ),
+    )
+
+
+def _add_export(commands: _Commands) -> None:
+    exporter = commands.add_parser(
+        "export", help="write a store's leads, originals with their normalized values, to a file"
+    )
+    exporter.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
+    exporter.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
     )
 
 
