@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from llm_normalize import COLOMBIAN_LEADS, Budget, NormalizationConfig, Normalizer
+from llm_normalize import COLOMBIAN_LEADS, Budget, Normalizer
 from llm_normalize.backends.base import ModelRequest, ModelResponse, Usage
 from llm_normalize.backends.fake import FakeBackend
 from llm_normalize.backends.retry import RetryPolicy
 from llm_normalize.caches import LRUCache
 from llm_normalize.exceptions import BackendAccessDeniedError, BackendThrottledError
 from llm_normalize.prompt import Item, extract_items
+from llm_normalize.ratelimit import AdaptiveRateLimiter
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 NO_SLEEP = RetryPolicy(sleep=lambda _seconds: None)
@@ -185,7 +186,9 @@ class TestFailures:
         backend = FakeBackend(faults=[throttle])
         normalizer = make(backend, requests_per_second=8.0)
         normalizer.normalize(leads(1, ciudad="bogta"))
-        assert normalizer.rate_limiter.rate < 8.0  # type: ignore[attr-defined]
+        limiter = normalizer.rate_limiter
+        assert isinstance(limiter, AdaptiveRateLimiter)
+        assert limiter.rate < 8.0
 
     def test_permanent_failure_falls_back(self) -> None:
         """A call that fails for good leaves the rules' values, flagged; the run goes on."""

@@ -7,6 +7,7 @@ AWS clients (boto3) and optional extras are imported only where they are used.
 from llm_normalize._version import __version__
 from llm_normalize.caches import CacheKey, LRUCache, NullCache, ValueCache, cache_key
 from llm_normalize.config import NormalizationConfig
+from llm_normalize.dispatch import Budget, ModelDispatcher
 from llm_normalize.exceptions import (
     BackendError,
     ConfigurationError,
@@ -16,7 +17,6 @@ from llm_normalize.exceptions import (
     UnknownFieldError,
     UnknownPostProcessorError,
 )
-from llm_normalize.dispatch import Budget, ModelDispatcher
 from llm_normalize.fields import FieldKind, FieldSpec, Profile, Strategy
 from llm_normalize.guard import Guard, Verdict
 from llm_normalize.parsing import ParsedAnswer, ResponseParser, TruncatedResponseError

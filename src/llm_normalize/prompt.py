@@ -36,7 +36,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.fields import FieldSpec, Profile
-from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 from llm_normalize.messages import (
     CHARS_PER_TOKEN,
     TOOL_USE_OVERHEAD_TOKENS,
@@ -47,6 +46,7 @@ from llm_normalize.messages import (
     estimate_request_tokens,
     estimate_tokens,
 )
+from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 
 __all__ = [
     "CHARS_PER_TOKEN",

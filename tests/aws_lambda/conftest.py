@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from aws_lambda.support import FlakyStore, Tables
+from aws_lambda.support import FlakyStore, Tables, make_normalizer
 from bedrock_server import BedrockWireServer
 from dynamo_server import drop_table, dynamodb_endpoint, make_client, unique_table_name
-from llm_normalize.aws_lambda import reset_runtime
+from llm_normalize.aws_lambda import configure, reset_runtime
 from llm_normalize.backends.bedrock import BedrockBackend
 from llm_normalize.stores.dynamodb import create_config_table, create_leads_table
 
 if TYPE_CHECKING:
     from boto3.session import Session
+
+    from llm_normalize.pipeline import Normalizer
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +64,11 @@ def tables() -> Iterator[Tables]:
     store.close()
     drop_table(client, leads)
     drop_table(client, config)
+
+
+@pytest.fixture
+def runtime_on(tables: Tables, backend: BedrockBackend) -> Normalizer:
+    """The handler's runtime on the test tables and the wire Bedrock."""
+    normalizer = make_normalizer(backend)
+    configure(store=tables.store, normalizer=normalizer)
+    return normalizer

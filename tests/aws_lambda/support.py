@@ -1,4 +1,5 @@
-"""Helpers of the Lambda handler tests: event fixtures, a fake context, moto tables, a flaky store."""
+"""Helpers of the Lambda handler tests: event fixtures and builders, a fake context, moto tables,
+a flaky store, log and metric readers, canary leads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeSerializer
 
 from llm_normalize.backends.bedrock import BedrockBackend
 from llm_normalize.backends.retry import RetryPolicy
@@ -99,8 +102,6 @@ class Tables:
         return self.store.get(lead_id)
 
     def set_config(self, **settings: Any) -> None:
-        from boto3.dynamodb.types import TypeSerializer
-
         serializer = TypeSerializer()
         item = {"configId": "normalization-settings", **settings}
         self.client.put_item(
@@ -117,3 +118,95 @@ def make_normalizer(backend: BedrockBackend | None, **settings: Any) -> Normaliz
         requests_per_second=1000,
         concurrency=1,
     )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every JSON object printed, one per line (logs and EMF documents)."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def emf_documents(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in json_lines(text) if "_aws" in doc]
+
+
+def metric(text: str, name: str) -> float:
+    [doc] = emf_documents(text)
+    value = doc[name]
+    return float(value[0] if isinstance(value, list) else value)
+
+
+def typed(item: dict[str, Any]) -> dict[str, Any]:
+    serializer = TypeSerializer()
+    return {key: serializer.serialize(value) for key, value in item.items()}
+
+
+def stream_record(
+    name: str,
+    lead_id: str,
+    sequence: str,
+    *,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    view: str = "NEW_AND_OLD_IMAGES",
+) -> dict[str, Any]:
+    """A DynamoDB Streams record in the fixture's shape, from plain items."""
+    record: dict[str, Any] = load_event("dynamodb_stream")["Records"][0]
+    record["eventName"] = name
+    record["eventID"] = f"event-{sequence}"
+    data: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1769263331,
+        "Keys": {"leadId": {"S": lead_id}},
+        "SequenceNumber": sequence,
+        "SizeBytes": 100,
+        "StreamViewType": view,
+    }
+    if old is not None:
+        data["OldImage"] = typed(old)
+    if new is not None:
+        data["NewImage"] = typed(new)
+    record["dynamodb"] = data
+    return record
+
+
+def stream_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    template = load_event("sqs")["Records"][0]
+    records = []
+    for number, body in enumerate(bodies):
+        record = dict(template, body=body, messageId=f"message-{number}")
+        records.append(record)
+    return {"Records": records}
+
+
+def with_groups(event: dict[str, Any], groups: Any) -> dict[str, Any]:
+    authorizer = event["requestContext"]["authorizer"]
+    claims = authorizer["jwt"]["claims"] if "jwt" in authorizer else authorizer["claims"]
+    claims["cognito:groups"] = groups
+    return event
+
+
+CANARY = "ZZCANARY"
+
+
+def canary_lead(number: int) -> dict[str, Any]:
+    return {
+        "leadId": f"lead-{number}",
+        "nombres": f"{CANARY} JUAN",
+        "apellidos": f"{CANARY} PEREZ",
+        "direccion": f"CRA 15 {CANARY} 100",
+        "ciudad": f"{CANARY} {number}",
+        "nivelEducativo": CANARY,
+        "ocupacionActual": f"{CANARY} ingeniero",
+        "empresa": f"{CANARY} SAS",
+        "email": f"{CANARY.lower()}@example.com",
+        "telefono": f"300{CANARY}",
+        "updatedAt": BASE_MS + number,
+    }

@@ -121,8 +121,11 @@ class FakeBackend:
         return self._model_id
 
     def with_model_id(self, model_id: str) -> FakeBackend:
-        """A fake like this one reporting `model_id`; both share the responder, the script
-        of faults, the rate limit window and the record of requests."""
+        """A fake like this one, reporting `model_id`.
+
+        Both share the responder, the script of faults, the rate limit window and the record
+        of requests.
+        """
         other = copy.copy(self)
         other._model_id = model_id
         return other

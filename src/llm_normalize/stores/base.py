@@ -38,6 +38,10 @@ from llm_normalize.records import (
 __all__ = [
     "LEAD_ID",
     "NORMALIZATION_ATTRIBUTES",
+    "NORMALIZATION_META",
+    "NORMALIZED_AT",
+    "NORMALIZED_DATA",
+    "UPDATED_AT",
     "LeadStore",
     "LeadUpdate",
     "SaveStatus",
