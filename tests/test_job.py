@@ -142,3 +142,21 @@ class TestReentrant:
         report = Normalizer(config=NormalizationConfig()).run(store, now_ms=1_000)
         assert report.records_saved == 1
         assert report.model_id is None
+
+
+class TestOnStatus:
+    def test_settled_leads_are_known_when_a_save_fails(self) -> None:
+        """on_status reports each lead as it is settled, so a failure mid-run loses none."""
+
+        class Failing(MemoryLeadStore):
+            def save(self, lead: Any, update: Any) -> Any:
+                if lead.lead_id == "lead-1":
+                    raise RuntimeError("disk full")
+                return super().save(lead, update)
+
+        store = Failing([lead(n) for n in range(3)])
+        settled: dict[str, str] = {}
+        leads = list(store.iter_due(now_ms=1_000, ttl_days=7))
+        with pytest.raises(RuntimeError):
+            process_leads(Normalizer(), store, leads, now_ms=1_000, on_status=settled.__setitem__)
+        assert settled == {"lead-0": "saved"}

@@ -23,6 +23,7 @@ call did, and only the pass's own thread adds it up.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -56,7 +57,7 @@ from llm_normalize.records import (
 )
 from llm_normalize.report import RunCounts
 
-__all__ = ["Budget", "ModelDispatcher", "ModelPass", "Question"]
+__all__ = ["Budget", "ModelDispatcher", "ModelPass", "Question", "check_rates"]
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,14 @@ class _CallOutcome:
     counts: RunCounts = field(default_factory=RunCounts)
 
 
+def check_rates(concurrency: int, requests_per_second: float) -> None:
+    """Raise `ConfigurationError` unless both call settings are positive."""
+    if concurrency < 1:
+        raise ConfigurationError("concurrency must be at least 1")
+    if requests_per_second <= 0:
+        raise ConfigurationError("requests_per_second must be positive")
+
+
 class ModelDispatcher:
     """Decide unsure values with a model: cache, batches, budget, calls, parser, guard.
 
@@ -154,10 +163,7 @@ class ModelDispatcher:
         guard: Guard | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ConfigurationError("concurrency must be at least 1")
-        if requests_per_second <= 0:
-            raise ConfigurationError("requests_per_second must be positive")
+        check_rates(concurrency, requests_per_second)
         if isinstance(backend, RetryingBackend):
             # Its retries would run inside ours: 4 attempts of 4 attempts each.
             retry = retry or backend.policy
@@ -207,9 +213,7 @@ class ModelDispatcher:
 
     def with_backend(self, backend: Backend) -> ModelDispatcher:
         """A dispatcher like this one, calling `backend` (same cache, limiter, guard, budget)."""
-        other = object.__new__(ModelDispatcher)
-        for name, value in vars(self).items():
-            setattr(other, name, value)
+        other = copy.copy(self)
         other.backend = backend
         other._check_budget()
         return other

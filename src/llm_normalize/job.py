@@ -19,9 +19,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
-from llm_normalize.config import stored_model_id
+from llm_normalize.config import NormalizationConfig, stored_model_id
 from llm_normalize.records import FLAG_NOT_SENT, NormalizedRecord, RunStamp, normalization_meta
 from llm_normalize.report import RunCounts, RunReport
 from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     # The normalizer drives this module (`Normalizer.run`); here it is only a type.
     from llm_normalize.pipeline import NormalizationRun, Normalizer
 
-__all__ = ["JobResult", "LeadStatus", "process_leads", "run_job"]
+__all__ = ["JobResult", "LeadStatus", "OnStatus", "effective_config", "process_leads", "run_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ LeadStatus: TypeAlias = Literal["saved", "conflict", "missing", "deferred", "fai
 """What became of one lead: saved; not saved because it changed (`conflict`) or was deleted
 (`missing`) since it was read; left for the next run because the budget or the deadline kept
 the model from it (`deferred`); or not normalizable at all (`failed`)."""
+
+OnStatus: TypeAlias = Callable[[str, LeadStatus], object]
+"""Called with a lead id and its status as soon as the lead is settled, before the next one:
+a caller whose run ends in an exception still knows which leads were saved."""
 
 _NOT_SAVED: Final = {"conflict": "changed", "missing": "deleted"}
 
@@ -65,8 +69,12 @@ def run_job(
     now_ms: int | None = None,
     progress: Callable[[int], None] | None = None,
     stop_when: Callable[[], bool] | None = None,
+    on_status: OnStatus | None = None,
 ) -> JobResult:
-    """Run the seed's scheduled job on `store` (see `Normalizer.run` for the arguments)."""
+    """Run the seed's scheduled job on `store` (see `Normalizer.run` for the arguments).
+
+    `on_status(lead_id, status)` is called as each lead is settled.
+    """
     run = _start(normalizer, store, stop_when)
     if run is None:
         return JobResult(_disabled(normalizer), {})
@@ -75,7 +83,7 @@ def run_job(
     due = store.iter_due(
         now_ms=now, ttl_days=run.config.normalization_ttl_days, force=force, limit=cap
     )
-    statuses = _save_all(run, store, due, now, progress)
+    statuses = _save_all(run, store, due, now, progress, on_status)
     return JobResult(run.finish(), statuses)
 
 
@@ -86,17 +94,19 @@ def process_leads(
     *,
     now_ms: int | None = None,
     stop_when: Callable[[], bool] | None = None,
+    on_status: OnStatus | None = None,
 ) -> JobResult:
     """Normalize and save the given leads, whatever their `normalizedAt`.
 
     For event-driven callers that already know which leads to do (a stream record's new
     image, an SQS message naming lead ids). Saves are conditional exactly as in `run_job`;
-    the stored config is read too, and a disabled config does nothing.
+    the stored config is read too, and a disabled config does nothing. `on_status` is
+    called as each lead is settled.
     """
     run = _start(normalizer, store, stop_when)
     if run is None:
         return JobResult(_disabled(normalizer), {})
-    statuses = _save_all(run, store, iter(leads), _now(now_ms), None)
+    statuses = _save_all(run, store, iter(leads), _now(now_ms), None, on_status)
     return JobResult(run.finish(), statuses)
 
 
@@ -104,12 +114,19 @@ def _now(now_ms: int | None) -> int:
     return int(time.time() * 1000) if now_ms is None else now_ms
 
 
+def effective_config(
+    normalizer: Normalizer, stored: Mapping[str, Any] | None
+) -> NormalizationConfig:
+    """The normalizer's config with a stored config item (`store.load_config()`) on top."""
+    return normalizer.config.with_stored(stored) if stored else normalizer.config
+
+
 def _start(
     normalizer: Normalizer, store: LeadStore, stop_when: Callable[[], bool] | None
 ) -> NormalizationRun | None:
     """Open the run with the stored config item on top; `None` when it disables the job."""
     stored = store.load_config()
-    config = normalizer.config.with_stored(stored) if stored else normalizer.config
+    config = effective_config(normalizer, stored)
     if not config.enabled:
         logger.info("normalization is disabled by the configuration; nothing to do")
         return None
@@ -127,6 +144,7 @@ def _save_all(
     leads: Iterator[StoredLead],
     now: int,
     progress: Callable[[int], None] | None,
+    on_status: OnStatus | None,
 ) -> dict[str, LeadStatus]:
     stamp = RunStamp(prompt_version=run.run_version, model_id=run.model_id)
     statuses: dict[str, LeadStatus] = {}
@@ -141,6 +159,8 @@ def _save_all(
             status = _save(store, lead, result, stamp, now)
             statuses[lead.lead_id] = status
             counts += _count(status)
+            if on_status is not None:
+                on_status(lead.lead_id, status)
         run.add(counts)
         if progress is not None:
             progress(len(chunk))

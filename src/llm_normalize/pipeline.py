@@ -29,7 +29,7 @@ from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryPolicy
 from llm_normalize.caches import LRUCache, ValueCache
 from llm_normalize.config import NormalizationConfig
-from llm_normalize.dispatch import Budget, ModelDispatcher, ModelPass, Question
+from llm_normalize.dispatch import Budget, ModelDispatcher, ModelPass, Question, check_rates
 from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
 from llm_normalize.fields import FieldSpec, Profile
 from llm_normalize.guard import Guard
@@ -159,8 +159,8 @@ class Normalizer:
                 guard=guard,
                 prices=prices,
             )
-        elif concurrency < 1 or requests_per_second <= 0:
-            raise ConfigurationError("concurrency and requests_per_second must be positive")
+        else:
+            check_rates(concurrency, requests_per_second)  # the same settings, checked alike
         self._assess = functools.lru_cache(maxsize=_MEMO_LIMIT)(self.registry.assess)
         self._last_report: RunReport | None = None
         self._lock = threading.Lock()

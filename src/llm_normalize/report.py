@@ -287,7 +287,6 @@ class RunCounts:
 # own: still importable, with a DeprecationWarning, and loaded only when asked for.
 _MOVED = {
     "PRICES_PER_MILLION_TOKENS": "llm_normalize.pricing",
-    "estimate_cost": "llm_normalize.pricing",
     "price_of": "llm_normalize.pricing",
     "QualityReport": "llm_normalize.quality",
     "quality_report": "llm_normalize.quality",

@@ -25,8 +25,8 @@ from llm_normalize.aws_lambda.events import (
     stream_verdict,
 )
 from llm_normalize.aws_lambda.telemetry import log_failure
+from llm_normalize.job import effective_config as layered_config
 from llm_normalize.job import process_leads
-from llm_normalize.records import NORMALIZED_AT
 from llm_normalize.stores.base import StoredLead, needs_normalization
 
 if TYPE_CHECKING:
@@ -217,9 +217,7 @@ def _due_leads(
 
 def effective_config(runtime: Runtime) -> NormalizationConfig:
     """The normalizer's config with the stored config item on top, as a run would use."""
-    stored = runtime.store.load_config()
-    config = runtime.normalizer.config
-    return config.with_stored(stored) if stored else config
+    return layered_config(runtime.normalizer, runtime.store.load_config())
 
 
 def normalize_leads(
@@ -237,14 +235,23 @@ def normalize_leads(
     if not leads:
         return {}
     now = int(time.time() * 1000) if now_ms is None else now_ms
+    settled: dict[str, str] = {}
     try:
         result = process_leads(
-            runtime.normalizer, runtime.store, leads, now_ms=now, stop_when=invocation.stop_when
+            runtime.normalizer,
+            runtime.store,
+            leads,
+            now_ms=now,
+            stop_when=invocation.stop_when,
+            on_status=settled.__setitem__,
         )
     except Exception as exc:
         invocation.errors += 1
         log_failure("normalizing a batch failed; trying its leads one by one", exc)
-        return _one_by_one(runtime, leads, invocation, now)
+        # The leads the batch settled before it failed keep their status: a second attempt
+        # would take the batch's own save for an edit.
+        rest = [lead for lead in leads if lead.lead_id not in settled]
+        return {**settled, **_one_by_one(runtime, rest, invocation, now)}
     invocation.reports.append(result.report)
     if not result.report.enabled:
         return dict.fromkeys((lead.lead_id for lead in leads), "disabled")
@@ -272,8 +279,6 @@ def _one_by_one(
                 stop_when=invocation.stop_when,
             )
             status = result.statuses.get(lead.lead_id)
-            if status == "conflict" and _saved_at(runtime, lead.lead_id, now):
-                status = "saved"
         except Exception as exc:
             consecutive += 1
             invocation.errors += 1
@@ -284,13 +289,3 @@ def _one_by_one(
         if status is not None:
             statuses[lead.lead_id] = status
     return statuses
-
-
-def _saved_at(runtime: Runtime, lead_id: str, now: int) -> bool:
-    """Whether the stored lead was normalized at `now`, i.e. saved by the failed batch itself.
-
-    The batch's exception took its statuses with it; the leads it saved before failing
-    now look changed ("conflict") to a second attempt on the same image.
-    """
-    item = runtime.store.get(lead_id)
-    return item is not None and item.get(NORMALIZED_AT) == now
