@@ -75,6 +75,12 @@ class TestCleanText:
         out = clean_text(text)
         assert all(c in text for c in out if unicodedata.category(c) in {"Co", "Cn"})
 
+    def test_repair_never_invents_a_digit(self) -> None:
+        """A "repair" that decodes two typed characters into a digit keeps what was typed."""
+        # "ß\x80" are the UTF-8 bytes of U+07C0, NKO DIGIT ZERO: not mojibake anyone typed.
+        assert decimals(clean_text("ß\x80")) == []
+        assert clean_text("１２") == "12"  # full-width digits are still made plain
+
     @given(text_or_form)
     def test_digits_survive(self, text: str) -> None:
         """Every decimal digit typed is still there, in order."""

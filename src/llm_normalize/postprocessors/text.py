@@ -43,14 +43,26 @@ _NEVER_INTRODUCED: Final = frozenset({"Co", "Cn"})
 _MAX_CLEAN_PASSES: Final = 8
 
 
+def _decimals(text: str) -> list[int]:
+    return [unicodedata.decimal(char) for char in text if char.isdecimal()]
+
+
+def _suspect_repair(text: str, fixed: str) -> bool:
+    """Whether ftfy decoded something that was not mojibake: keep what was typed then.
+
+    A real repair never yields private-use or unassigned code points ("Óíº" read as the
+    bytes of U+E4BC), and never changes the digits typed ("ß" and U+0080 read as the bytes of
+    U+07C0, NKO DIGIT ZERO); full-width digits becoming ASCII keep their values.
+    """
+    if any(unicodedata.category(char) in _NEVER_INTRODUCED and char not in text for char in fixed):
+        return True
+    return _decimals(fixed) != _decimals(text)
+
+
 def _clean_once(text: str) -> str:
     # ftfy first: a soft hyphen (U+00AD, a format character) is half of the mojibake of "í".
     fixed = ftfy.fix_text(text, _FTFY_CONFIG)
-    if fixed != text and any(
-        unicodedata.category(char) in _NEVER_INTRODUCED and char not in text for char in fixed
-    ):
-        # A "repair" that yields private-use or unassigned code points ("Óíº" read as the
-        # bytes of U+E4BC) decoded something that was not mojibake: keep what was typed.
+    if fixed != text and _suspect_repair(text, fixed):
         fixed = text
     kept = "".join(
         " " if char.isspace() else char
