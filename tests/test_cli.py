@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -263,3 +264,33 @@ class TestModelBackends:
             assert len(server.requests) == 1
         rows = read_jsonl(out)
         assert [row["normalizedData"]["ciudad"] for row in rows] == ["Bogotá D.C.", "Bogotá D.C."]
+
+
+class TestOwnerOnlyOutput:
+    @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+    def test_normalize_output_is_owner_only(
+        self, tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The output of normalize holds personal data: 0600, whatever the umask."""
+        src = tmp_path / "in.jsonl"
+        src.write_text('{"leadId": "a", "nombres": "ANA"}\n', encoding="utf-8")
+        out = tmp_path / f"out{suffix}"
+        old_umask = os.umask(0o002)
+        try:
+            assert main(["normalize", str(src), "-o", str(out), "-q"]) == 0
+        finally:
+            os.umask(old_umask)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+    def test_replaced_output_is_owner_only(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An existing, world-readable output file is replaced by an owner-only one."""
+        src = tmp_path / "in.jsonl"
+        src.write_text('{"leadId": "a", "nombres": "ANA"}\n', encoding="utf-8")
+        out = tmp_path / "out.jsonl"
+        out.write_text("old\n", encoding="utf-8")
+        out.chmod(0o644)
+        assert main(["normalize", str(src), "-o", str(out), "-q"]) == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        assert read_jsonl(out)[0]["leadId"] == "a"

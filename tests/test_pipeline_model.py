@@ -12,7 +12,12 @@ from llm_normalize.backends.base import ModelRequest, ModelResponse, Usage
 from llm_normalize.backends.fake import FakeBackend
 from llm_normalize.backends.retry import RetryPolicy
 from llm_normalize.caches import LRUCache
-from llm_normalize.exceptions import BackendAccessDeniedError, BackendThrottledError
+from llm_normalize.exceptions import (
+    BackendAccessDeniedError,
+    BackendThrottledError,
+    ConfigurationError,
+    ModelFailedError,
+)
 from llm_normalize.prompt import Item, extract_items
 from llm_normalize.ratelimit import AdaptiveRateLimiter
 
@@ -190,18 +195,31 @@ class TestFailures:
         assert isinstance(limiter, AdaptiveRateLimiter)
         assert limiter.rate < 8.0
 
-    def test_permanent_failure_falls_back(self) -> None:
-        """A call that fails for good leaves the rules' values, flagged; the run goes on."""
-        backend = FakeBackend(
-            faults=[BackendAccessDeniedError("no access", code="AccessDeniedException")]
-        )
+    def test_permanent_failure_stops_the_run(self) -> None:
+        """A call refused for good (access denied) stops the run with ModelFailedError."""
+        error = BackendAccessDeniedError("no access", code="AccessDeniedException")
+        backend = FakeBackend(faults=[error])
         normalizer = make(backend)
-        records = normalizer.normalize(leads(3, nombres="ANA", ciudad="bogta"))
-        assert {r.normalized["ciudad"] for r in records} == {"Bogotá D.C."}
-        assert all("model_failed" in r.flags["ciudad"] for r in records)
-        assert normalizer.last_report is not None
-        assert normalizer.last_report.errors_by_kind == {"BackendAccessDeniedError": 1}
+        with pytest.raises(ModelFailedError, match="cannot be used") as caught:
+            normalizer.normalize(leads(3, nombres="ANA", ciudad="bogta"))
+        assert caught.value.cause is error
+        report = caught.value.report
+        assert report is not None
+        assert report.errors_by_kind == {"BackendAccessDeniedError": 1}
+        assert normalizer.last_report == report
         assert backend.calls == 1
+
+    def test_failure_after_retries_falls_back_when_others_answer(self) -> None:
+        """A call failing after its retries among good ones: its values are flagged."""
+        backend = FakeBackend(faults=[None] + [BackendThrottledError("busy")] * 4)
+        normalizer = make(backend, concurrency=1)
+        records = normalizer.normalize(
+            [{"leadId": str(n), "ciudad": f"ciudad rara {n}"} for n in range(20)]
+        )
+        failed = [r for r in records if "model_failed" in r.flags.get("ciudad", ())]
+        assert len(failed) == 10
+        assert normalizer.last_report is not None
+        assert normalizer.last_report.errors_by_kind == {"BackendThrottledError": 1}
 
     def test_missing_items(self) -> None:
         """An item left out of the answer falls back alone."""
@@ -240,20 +258,28 @@ class TestFailures:
 
 
 class TestLimits:
+    def test_budget_smaller_than_one_call_is_refused(self) -> None:
+        """A budget that cannot pay for one call is an error before any call."""
+        backend = FakeBackend()
+        normalizer = make(backend, budget=Budget(max_tokens=10))
+        with pytest.raises(ConfigurationError, match="smaller than one model call"):
+            normalizer.normalize([{"leadId": "1", "ciudad": "ciudad rara"}])
+        assert backend.calls == 0
+
     def test_budget_stops_scheduling(self) -> None:
         """Past the token budget no call is made; the rest falls back and is flagged."""
         backend = FakeBackend()
-        normalizer = make(backend, budget=Budget(max_tokens=10))
+        normalizer = make(backend, budget=Budget(max_tokens=1_500), concurrency=1)
         records = normalizer.normalize(
-            [{"leadId": str(n), "ciudad": f"ciudad rara {n}"} for n in range(30)]
+            [{"leadId": str(n), "ciudad": f"ciudad rara {n}"} for n in range(300)]
         )
-        assert backend.calls == 0
-        assert all("not_sent" in r.flags["ciudad"] for r in records)
+        assert 0 < backend.calls < 30
+        unsent = [r for r in records if "not_sent" in r.flags.get("ciudad", ())]
         report = normalizer.last_report
         assert report is not None
         assert report.budget_exhausted
         assert report.stopped_early == "budget"
-        assert report.values_not_sent == 30
+        assert report.values_not_sent == len(unsent) > 0
 
     def test_budget_allows_some(self) -> None:
         """A budget that fits a few calls makes those calls and stops."""
@@ -358,7 +384,8 @@ class TestRetryingBackend:
         normalizer = Normalizer(
             RetryingBackend(inner, NO_SLEEP), requests_per_second=10_000, retry=NO_SLEEP
         )
-        normalizer.normalize(leads(1, ciudad="bogta"))
+        with pytest.raises(ModelFailedError):
+            normalizer.normalize(leads(1, ciudad="bogta"))
         assert inner.calls == 4
         report = normalizer.last_report
         assert report is not None
@@ -371,9 +398,10 @@ class TestRetryingBackend:
 
         inner = FakeBackend(faults=[BackendThrottledError("slow down")] * 20)
         policy = RetryPolicy(max_attempts=2, sleep=lambda _seconds: None)
-        Normalizer(RetryingBackend(inner, policy), requests_per_second=10_000).normalize(
-            leads(1, ciudad="bogta")
-        )
+        with pytest.raises(ModelFailedError):
+            Normalizer(RetryingBackend(inner, policy), requests_per_second=10_000).normalize(
+                leads(1, ciudad="bogta")
+            )
         assert inner.calls == 2
 
 

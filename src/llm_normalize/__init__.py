@@ -5,14 +5,23 @@ AWS clients (boto3) and optional extras are imported only where they are used.
 """
 
 from llm_normalize._version import __version__
-from llm_normalize.caches import CacheKey, LRUCache, NullCache, ValueCache, cache_key
+from llm_normalize.caches import (
+    CacheKey,
+    LRUCache,
+    NullCache,
+    PurgeableCache,
+    ValueCache,
+    cache_key,
+)
 from llm_normalize.config import NormalizationConfig
+from llm_normalize.deadline import Deadline
 from llm_normalize.dispatch import Budget, ModelDispatcher
 from llm_normalize.exceptions import (
     BackendError,
     ConfigurationError,
     InputFormatError,
     LLMNormalizeError,
+    ModelFailedError,
     ResponseParseError,
     UnknownFieldError,
     UnknownPostProcessorError,
@@ -35,6 +44,7 @@ __all__ = [
     "Budget",
     "CacheKey",
     "ConfigurationError",
+    "Deadline",
     "FieldKind",
     "FieldResult",
     "FieldSpec",
@@ -45,6 +55,7 @@ __all__ = [
     "LLMNormalizeError",
     "LRUCache",
     "ModelDispatcher",
+    "ModelFailedError",
     "NormalizationConfig",
     "NormalizationRun",
     "NormalizedRecord",
@@ -55,6 +66,7 @@ __all__ = [
     "PostProcessorRegistry",
     "Profile",
     "PromptBuilder",
+    "PurgeableCache",
     "RateLimiter",
     "ResponseParseError",
     "ResponseParser",

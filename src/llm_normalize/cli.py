@@ -2,14 +2,16 @@
 
     llm-normalize normalize INPUT [-o OUTPUT] [--fields a,b] [--format jsonl|csv]
                             [--backend rules|fake|bedrock] [--model-id ID] [--region R] ...
-    llm-normalize import FILE --store URL
+    llm-normalize import FILE --store URL [--generate-ids]
     llm-normalize run --store URL [--force-all] [--limit N] [--backend ...] [--json]
-    llm-normalize rollback --store URL --prompt-version V
+    llm-normalize rollback --store URL --prompt-version V [--cache-table NAME]
     llm-normalize export --store URL -o FILE
     llm-normalize report --store URL [-o report.html] [--json] [--check]
 
 Exit status: 0 when every line was read, 1 when some lines were malformed (the others are
-still normalized and written), 2 for a usage error (missing file, unknown field, bad option).
+still normalized and written), 2 for a usage error (missing file, unknown field, bad option),
+3 when the model cannot be used (access denied, unknown model, every call failing after its
+retries): the run stops, `normalize` writes no output and `run` saves nothing undecided.
 Messages name files, line numbers, fields and counts, never field values.
 """
 
@@ -21,13 +23,14 @@ import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TextIO, TypeAlias
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.dispatch import Budget
-from llm_normalize.exceptions import LLMNormalizeError
+from llm_normalize.exceptions import LLMNormalizeError, ModelFailedError
 from llm_normalize.io import (
     BadLine,
     FileFormat,
@@ -37,11 +40,15 @@ from llm_normalize.io import (
     write_csv,
     write_items,
     write_jsonl,
+    write_text,
 )
 from llm_normalize.pipeline import Normalizer
 from llm_normalize.records import NormalizedRecord
 from llm_normalize.report import RunReport
 from llm_normalize.stores import LEAD_ID, open_store
+
+if TYPE_CHECKING:
+    from llm_normalize.caches.dynamodb import DynamoDBValueCache
 
 __all__ = ["main"]
 
@@ -49,6 +56,7 @@ PROG: Final = "llm-normalize"
 EXIT_OK: Final = 0
 EXIT_BAD_LINES: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_MODEL_FAILED: Final = 3
 # Past this many, malformed lines are counted but no longer listed one by one.
 _MAX_LISTED_BAD_LINES: Final = 20
 
@@ -121,11 +129,23 @@ def _add_store_commands(commands: _Commands) -> None:
     importer = commands.add_parser(
         "import",
         help="load leads from a JSONL or CSV file into a store",
-        description="Create or replace leads in a store; a leadId is generated where missing.",
+        description=(
+            "Create or replace leads in a store, keyed by their leadId exactly as typed. "
+            "A line whose leadId is a number, blank or missing is listed and not imported "
+            "(exit 1); the other lines are imported."
+        ),
     )
     importer.add_argument("input", metavar="FILE", help="a .jsonl or .csv file of leads")
     importer.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     importer.add_argument("--format", choices=("jsonl", "csv"), help="the input format")
+    importer.add_argument(
+        "--generate-ids",
+        action="store_true",
+        help=(
+            "give a lead with a blank or missing leadId a new random UUID instead of refusing "
+            "it (importing the file again then creates those leads again; never for number ids)"
+        ),
+    )
 
     runner = commands.add_parser(
         "run",
@@ -146,9 +166,23 @@ def _add_store_commands(commands: _Commands) -> None:
     rollback = commands.add_parser(
         "rollback",
         help="remove what one prompt version wrote, so the next run redoes those leads",
+        description=(
+            "Remove what one prompt version wrote from every lead it normalized, so the next "
+            "run redoes those leads; with --cache-table, first purge that version's answers "
+            "from a DynamoDB value cache, so the next run asks the model again."
+        ),
     )
     rollback.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     rollback.add_argument("--prompt-version", required=True, metavar="V")
+    rollback.add_argument(
+        "--cache-table",
+        metavar="NAME",
+        help=(
+            "a DynamoDB value cache table (DynamoDBValueCache) to purge of the version's "
+            "entries: NAME[?region=R&endpoint_url=U]; region and endpoint_url default to "
+            "those of a dynamodb:// store URL, else to boto3's"
+        ),
+    )
 
 
 def _add_report(commands: _Commands) -> None:
@@ -251,6 +285,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(args, sys.stderr)
         if args.command == "report":
             return _report(args, sys.stderr)
+    except ModelFailedError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        if exc.report is not None and args.command == "run":
+            print(
+                f"{PROG}: {exc.report.records_saved} leads were saved before the failure; "
+                "every other lead is untouched and still due",
+                file=sys.stderr,
+            )
+        return EXIT_MODEL_FAILED
     except (_UsageError, LLMNormalizeError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -344,33 +387,82 @@ def _read_good_rows(
 
 def _import(args: argparse.Namespace, err: TextIO) -> int:
     fmt = detect_format(args.input, args.format)
-    bad_lines: list[BadLine] = []
-    rows = _read_good_rows(args.input, fmt, bad_lines, err)
+    rows = read_records(args.input, fmt)  # checks the file now, before the store is opened
+    skipped: list[BadLine] = []
     generated = 0
 
-    def with_ids() -> Iterator[dict[str, Any]]:
+    def skip(line: BadLine) -> None:
+        skipped.append(line)
+        if len(skipped) <= _MAX_LISTED_BAD_LINES:
+            print(f"{PROG}: {args.input}: line {line.line}: {line.problem}", file=err)
+
+    def importable() -> Iterator[dict[str, Any]]:
         nonlocal generated
-        for record in rows:
-            lead_id = record.get(LEAD_ID)
-            if not isinstance(lead_id, str) or not lead_id.strip():
-                record = {
+        for item in rows:
+            if isinstance(item, BadLine):
+                skip(item)
+                continue
+            record = item.record
+            problem, may_generate = _lead_id_problem(record)
+            if problem is None:
+                yield record
+            elif may_generate and args.generate_ids:
+                generated += 1
+                yield {
                     LEAD_ID: str(uuid.uuid4()),
                     **{k: v for k, v in record.items() if k != LEAD_ID},
                 }
-                generated += 1
-            yield record
+            else:
+                skip(BadLine(item.line, problem))
+        if len(skipped) > _MAX_LISTED_BAD_LINES:
+            print(
+                f"{PROG}: ... and {len(skipped) - _MAX_LISTED_BAD_LINES} more lines skipped",
+                file=err,
+            )
 
     store = open_store(args.store)
     try:
-        count = store.put(with_ids())
+        count = store.put(importable())
     finally:
         store.close()
     print(
         f"{PROG}: {count} leads imported into {_store_label(args.store)} "
-        f"({generated} leadIds generated; {len(bad_lines)} malformed lines skipped)",
+        f"({generated} leadIds generated; {len(skipped)} lines skipped)",
         file=err,
     )
-    return EXIT_BAD_LINES if bad_lines else EXIT_OK
+    return EXIT_BAD_LINES if skipped else EXIT_OK
+
+
+def _lead_id_problem(record: dict[str, Any]) -> tuple[str | None, bool]:
+    """What is wrong with a record's leadId (None: nothing), and whether --generate-ids may fix it.
+
+    A non-empty string is kept exactly as typed. The messages never quote a value.
+    """
+    lead_id = record.get(LEAD_ID)
+    if isinstance(lead_id, str):
+        if lead_id.strip():
+            return None, False
+        return (
+            f"{LEAD_ID} is blank; give the lead an id, or pass --generate-ids to generate one",
+            True,
+        )
+    if lead_id is None:
+        return (
+            f"no {LEAD_ID}; give the lead an id, or pass --generate-ids to generate one",
+            True,
+        )
+    if isinstance(lead_id, int | float) and not isinstance(lead_id, bool):
+        # Stores key leads by text, and 5, 5.0 and "5" would all be one lead or none:
+        # the user says which text is meant.
+        return (
+            f'{LEAD_ID} is a number; lead ids are text: quote it ("{LEAD_ID}": "...") and '
+            "import the line again",
+            False,
+        )
+    kind = {bool: "a boolean", list: "an array", dict: "an object"}.get(
+        type(lead_id), type(lead_id).__name__
+    )
+    return f"{LEAD_ID} is {kind}; lead ids are non-empty text", False
 
 
 def _run(args: argparse.Namespace, err: TextIO) -> int:
@@ -404,6 +496,17 @@ def _progress_bar(err: TextIO) -> Any:
 
 
 def _rollback(args: argparse.Namespace, err: TextIO) -> int:
+    if args.cache_table:
+        # The cache first: if the purge fails, the leads keep the version's values and the
+        # rollback can simply be run again; the other way round, the next run would bring
+        # the rolled-back answers straight back from the cache.
+        table, cache = _value_cache(args.cache_table, args.store)
+        purged = cache.purge(args.prompt_version)
+        print(
+            f"{PROG}: {purged} value cache entries of prompt version {args.prompt_version!r} "
+            f"purged from DynamoDB table {table!r}",
+            file=err,
+        )
     store = open_store(args.store)
     try:
         count = store.rollback(args.prompt_version)
@@ -415,6 +518,33 @@ def _rollback(args: argparse.Namespace, err: TextIO) -> int:
         file=err,
     )
     return EXIT_OK
+
+
+def _value_cache(spec: str, store_url: str) -> tuple[str, DynamoDBValueCache]:
+    """The `DynamoDBValueCache` of ``--cache-table NAME[?region=R&endpoint_url=U]``.
+
+    Region and endpoint default to those of a ``dynamodb://`` store URL, then to boto3's.
+    """
+    from llm_normalize.caches.dynamodb import DynamoDBValueCache
+
+    name, _, query = spec.partition("?")
+    options = {key: values[-1] for key, values in parse_qs(query).items()}
+    unknown = set(options) - {"region", "endpoint_url"}
+    if unknown:
+        raise _UsageError(
+            f"unknown --cache-table option(s) {sorted(unknown)}; known: endpoint_url, region"
+        )
+    store = urlsplit(store_url)
+    if store.scheme.lower() == "dynamodb":
+        inherited = {key: values[-1] for key, values in parse_qs(store.query).items()}
+        for key in ("region", "endpoint_url"):
+            if key in inherited:
+                options.setdefault(key, inherited[key])
+    table = unquote(name)
+    cache = DynamoDBValueCache(
+        table, region_name=options.get("region"), endpoint_url=options.get("endpoint_url")
+    )
+    return table, cache
 
 
 def _export(args: argparse.Namespace, err: TextIO) -> int:
@@ -452,7 +582,8 @@ def _report(args: argparse.Namespace, err: TextIO) -> int:
     finally:
         store.close()
     if args.output:
-        Path(args.output).write_text(report.to_html(), encoding="utf-8")
+        # The spot-check sample and top mappings are personal data: owner-only (0600).
+        write_text(args.output, report.to_html())
     if history:
         write_history(report, history)  # the next report's drift baseline, without values
     if args.json:

@@ -9,16 +9,27 @@ one dispatcher at once.
 `ModelPass.decide` takes the distinct `Question`s of a chunk and, in order:
 
 1. answers what the value cache knows;
-2. batches the rest, values of one field together, `batch_size` per call;
+2. plans the rest in groups, in the order the records asked them (so a run cut short by its
+   budget or deadline leaves whole records decided), values of one field together,
+   `batch_size` per call;
 3. sends the batches, several at a time, each after the deadline check and the budget
    reservation (a call is reserved at its worst case, so the ceiling holds with calls in
-   flight), with retries under the rate limit;
+   flight; a batch the rest of the budget cannot pay for is halved until it can), with
+   retries under the rate limit; no retry waits past the deadline, each call's timeout is
+   the time left, and a call still out at the deadline is abandoned;
 4. parses each answer, splits a cut-off batch in halves and sends them again, checks every
    item with the guard, runs the field's post-processors on what passes, and caches it;
 5. falls back to the rules' value, flagged, for whatever was refused, failed or never sent.
 
-It returns the results with the `RunCounts` of what it did; worker threads return what their
-call did, and only the pass's own thread adds it up.
+It tells its caller each question as soon as it is decided (`on_decided`), so finished
+records can be saved before the chunk ends, and returns the results with the `RunCounts` of
+what it did; worker threads return what their call did, and only the pass's own thread adds
+it up.
+
+A model that cannot be used stops the pass with `ModelFailedError`: a call refused in a way
+no retry can fix (access denied, an invalid request, an unknown model), or every call failing
+after its retries (three in a row, with none answered). When calls answered before, three
+failures in a row stop the scheduling instead (``stopped_early="model_errors"``).
 """
 
 from __future__ import annotations
@@ -29,16 +40,19 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from llm_normalize._names import field_key
 from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryingBackend, RetryPolicy
 from llm_normalize.caches import ValueCache, cache_key
+from llm_normalize.deadline import Deadline, StopWhen, time_left
 from llm_normalize.exceptions import (
     BackendError,
     BackendThrottledError,
     ConfigurationError,
+    DeadlineExceededError,
+    ModelFailedError,
     ResponseParseError,
 )
 from llm_normalize.fields import FieldSpec, Profile
@@ -108,6 +122,7 @@ class _CallOutcome:
 
     parsed: ParsedAnswer | None = None
     truncated: bool = False
+    failure: BackendError | None = None
     counts: RunCounts = field(default_factory=RunCounts)
 
 
@@ -218,20 +233,59 @@ class ModelDispatcher:
         other._check_budget()
         return other
 
-    def start(self, stop_when: Callable[[], bool] | None = None) -> ModelPass:
-        """Open the model pass of one run; `stop_when` is its deadline check."""
+    def start(self, stop_when: StopWhen | None = None, fields: Sequence[str] = ()) -> ModelPass:
+        """Open the model pass of one run.
+
+        Args:
+            stop_when: The run's deadline check (a `Deadline` also bounds waits and calls).
+            fields: The fields the run normalizes: the budget must allow one call for each.
+
+        Raises:
+            ConfigurationError: The budget cannot pay for one call of one of `fields`.
+        """
+        self._check_budget_fits(fields)
         return ModelPass(self, stop_when)
 
-    def call(self, request: ModelRequest, size: int) -> _CallOutcome:
-        """One batch, with retries; runs in a worker thread and never raises a BackendError."""
+    def _check_budget_fits(self, fields: Sequence[str]) -> None:
+        """Refuse a budget smaller than the smallest call: it would defer every lead forever."""
+        budget = self.budget
+        if budget is None:
+            return
+        for name in fields:
+            request = self.prompt_builder.build([Item("0", name, "x")])
+            cost = Usage(self.prompt_builder.estimate_input_tokens(request), request.max_tokens)
+            too_many_tokens = (
+                budget.max_tokens is not None and cost.total_tokens > budget.max_tokens
+            )
+            usd = estimate_cost(self.model_id, cost, self.prices)
+            too_many_usd = budget.max_usd is not None and usd is not None and usd > budget.max_usd
+            if too_many_tokens or too_many_usd:
+                raise ConfigurationError(
+                    f"the budget ({budget.max_tokens} tokens, {budget.max_usd} USD) is smaller "
+                    f"than one model call for field {name!r} (about {cost.total_tokens} tokens: "
+                    "the prompt plus the answer's max_tokens); no lead could ever be finished. "
+                    "Raise the budget."
+                )
+
+    def call(self, request: ModelRequest, size: int, deadline: StopWhen | None) -> _CallOutcome:
+        """One batch, with retries; runs in a worker thread and never raises a BackendError.
+
+        No attempt starts and no retry waits past `deadline`; each attempt's timeout is the
+        time left before it.
+        """
         calls = retries = throttled = 0
 
         def attempt() -> Any:
             nonlocal calls, throttled
+            if deadline is not None and deadline():
+                raise DeadlineExceededError("the run's deadline came before the model call")
             self.rate_limiter.acquire()
+            left = time_left(deadline)
+            if left is not None and left <= 0:
+                raise DeadlineExceededError("the run's deadline came before the model call")
             calls += 1
             try:
-                return self.backend.complete(request)
+                return self.backend.complete(replace(request, timeout_s=left))
             except BackendThrottledError:
                 throttled += 1
                 self.rate_limiter.on_throttle()
@@ -245,15 +299,16 @@ class ModelDispatcher:
             )
 
         try:
-            response = self.retry.call(attempt, on_retry=on_retry)
+            response = self.retry.call(attempt, on_retry=on_retry, deadline=deadline)
         except BackendError as exc:
             logger.warning(
-                "a model call failed for good: %s, %d items fall back to the rules",
+                "a model call failed for good: %s, %d items left undecided",
                 type(exc).__name__,
                 size,
             )
             counts = RunCounts(model_calls=calls, retries=retries, throttled=throttled)
-            return _CallOutcome(counts=counts + RunCounts(errors_by_kind={type(exc).__name__: 1}))
+            errors = RunCounts(errors_by_kind={type(exc).__name__: 1})
+            return _CallOutcome(failure=exc, counts=counts + errors)
         self.rate_limiter.on_success()
         counts = RunCounts(
             model_calls=calls, retries=retries, throttled=throttled, usage=response.usage
@@ -262,9 +317,10 @@ class ModelDispatcher:
             parsed = self.parser.parse(response, [str(i) for i in range(size)])
         except TruncatedResponseError:
             return _CallOutcome(truncated=True, counts=counts)
-        except ResponseParseError:
+        except ResponseParseError as exc:
             failed = RunCounts(errors_by_kind={"ResponseParseError": 1})
-            return _CallOutcome(counts=counts + failed)
+            unreadable = BackendError(f"the model's answer could not be read: {exc}")
+            return _CallOutcome(failure=unreadable, counts=counts + failed)
         return _CallOutcome(parsed=parsed, counts=counts)
 
     def judge(self, question: Question, answer: str) -> tuple[FieldResult, str | None]:
@@ -288,43 +344,124 @@ def _fallback(question: Question, flag: str, reason: str) -> FieldResult:
 _Batch = list[int]  # positions in the pass's questions
 
 
+def _pairs(
+    positions: Sequence[int], results: Sequence[FieldResult | None]
+) -> list[tuple[int, FieldResult]]:
+    pairs = [(i, results[i]) for i in positions]
+    return [(i, result) for i, result in pairs if result is not None]
+
+
+OnDecided = Callable[[Sequence[tuple[int, FieldResult]]], None]
+"""Called from the pass's own thread with the questions just decided: (position, result)."""
+
+# Batches in a row that failed after their retries before a run that never got an answer
+# gives up (a throttle storm, an unreachable endpoint), or one that did stops calling.
+_FAILURES_IN_A_ROW: Final = 3
+
+# Seconds a call may overrun the deadline (its own timeout is the time left) before the
+# pass stops waiting for it.
+_GRACE_S: Final = 1.0
+
+_HINTS: Final = {
+    "BackendAccessDeniedError": (
+        "check the credentials, the permission to invoke this model (bedrock:InvokeModel on "
+        "its ARN for Bedrock) and that the model is enabled in this region"
+    ),
+    "BackendInvalidRequestError": (
+        "check the model id and that this model accepts the request (for a non-Anthropic "
+        "model on Bedrock use api='converse')"
+    ),
+}
+
+
 class ModelPass:
     """The model pass of one run: what it spent and whether it stopped; one thread at a time.
 
-    Built by `ModelDispatcher.start`. Call `decide` once per chunk of records; the budget and
-    an early stop hold across the chunks of the run.
+    Built by `ModelDispatcher.start`. Call `decide` once per chunk of records; the budget,
+    an early stop and the count of failed calls hold across the chunks of the run.
+
+    Attributes:
+        stopped_early: Why the pass stopped scheduling calls (``"budget"``, ``"deadline"``,
+            ``"model_errors"``), if it did.
     """
 
-    def __init__(
-        self, dispatcher: ModelDispatcher, stop_when: Callable[[], bool] | None = None
-    ) -> None:
+    def __init__(self, dispatcher: ModelDispatcher, stop_when: StopWhen | None = None) -> None:
         self.dispatcher = dispatcher
-        self.stop_when = stop_when
+        self.deadline = Deadline.combine(stop_when)
         self.spent = Usage()
         self.stopped_early: str | None = None
+        self._answered = 0  # calls that brought a usable answer
+        self._failed = 0  # calls that failed after their retries
+        self._failed_in_a_row = 0
+        self._last_failure: BackendError | None = None
+        self._counts = RunCounts()
+
+    @property
+    def stop_when(self) -> StopWhen | None:
+        """The pass's deadline check, if any."""
+        return self.deadline
 
     def decide(
-        self, questions: Sequence[Question], batch_size: int
+        self,
+        questions: Sequence[Question],
+        batch_size: int,
+        on_decided: OnDecided | None = None,
     ) -> tuple[list[FieldResult], RunCounts]:
-        """Decide each question; return its result (in order) and what the pass did."""
+        """Decide each question; return its result (in order) and what the pass did.
+
+        Questions are taken in groups, in their order (the order of the records that asked
+        them), so a pass cut short by its budget or deadline leaves whole records decided.
+        `on_decided` is called with the positions of the questions decided so far, as they
+        are decided (cache hits first, then batch by batch), so callers can save finished
+        records at once.
+
+        Raises:
+            ModelFailedError: The model cannot be used (a call refused for good, or every
+                call failing after its retries); what was decided before stays decided.
+        """
         results: list[FieldResult | None] = [None] * len(questions)
-        counts = self._from_cache(questions, results)
+        self._counts += self._from_cache(questions, results)
+        hits = [i for i, result in enumerate(results) if result is not None]
+        if hits and on_decided is not None:
+            on_decided(_pairs(hits, results))
         misses = [i for i, result in enumerate(results) if result is None]
-        # Values of one field together: a batch then carries fewer fields' instructions.
-        misses.sort(key=lambda i: field_key(questions[i].name))
-        queue: deque[_Batch] = deque(
-            misses[i : i + batch_size] for i in range(0, len(misses), batch_size)
-        )
+        queue = deque(self._plan(questions, misses, batch_size))
         if queue:
-            counts += self._send(questions, queue, results)
-        # Whatever was never sent (budget, deadline) falls back to the rules.
-        for batch in queue:
-            counts += RunCounts(values_not_sent=len(batch))
-            for i in batch:
-                results[i] = _fallback(questions[i], FLAG_NOT_SENT, "not_sent")
+            self._send(questions, queue, results, on_decided)
+            if self._failed and not self._answered:
+                raise self._unusable()
+        # Whatever was never sent (budget, deadline, failing model) falls back to the rules.
+        unsent = [i for batch in queue for i in batch]
+        for i in unsent:
+            results[i] = _fallback(questions[i], FLAG_NOT_SENT, "not_sent")
+        if unsent:
+            self._counts += RunCounts(values_not_sent=len(unsent))
+            if on_decided is not None:
+                on_decided(_pairs(unsent, results))
         decided = [result for result in results if result is not None]
         assert len(decided) == len(questions)  # every question was settled above
-        return decided, replace(counts, stopped_early=self.stopped_early)
+        return decided, self.drain()
+
+    def drain(self) -> RunCounts:
+        """What the pass did since the last `decide` returned (or `drain` was called).
+
+        After a `ModelFailedError`, the run takes the failed chunk's figures from here.
+        """
+        counts = replace(self._counts, stopped_early=self.stopped_early)
+        self._counts = RunCounts()
+        return counts
+
+    def _plan(
+        self, questions: Sequence[Question], misses: list[int], batch_size: int
+    ) -> list[_Batch]:
+        """Batches in groups of about two rounds of calls, each group's values by field."""
+        group = self.dispatcher.concurrency * batch_size * 2
+        batches: list[_Batch] = []
+        for start in range(0, len(misses), group):
+            # Values of one field together: a batch then carries fewer fields' instructions.
+            part = sorted(misses[start : start + group], key=lambda i: field_key(questions[i].name))
+            batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+        return batches
 
     def _from_cache(
         self, questions: Sequence[Question], results: list[FieldResult | None]
@@ -354,47 +491,62 @@ class ModelPass:
         return False
 
     def _may_start(self) -> bool:
-        if self.stopped_early is None and self.stop_when is not None and self.stop_when():
+        deadline = self.deadline
+        if self.stopped_early is None and deadline is not None and deadline():
             self.stopped_early = "deadline"
         return self.stopped_early is None
+
+    def _next_request(
+        self, questions: Sequence[Question], queue: deque[_Batch], reserved: Usage
+    ) -> tuple[ModelRequest, Usage] | None:
+        """The request of the next batch within budget (halving it to fit); `None`: stop."""
+        builder = self.dispatcher.prompt_builder
+        while True:
+            batch = queue[0]
+            items = [Item(str(n), questions[i].name, questions[i].raw) for n, i in enumerate(batch)]
+            request = builder.build(items)
+            cost = Usage(builder.estimate_input_tokens(request), request.max_tokens)
+            if not self._over_budget(cost, reserved):
+                return request, cost
+            if len(batch) == 1:
+                self.stopped_early = "budget"
+                return None
+            # What is left of the budget may still pay for a smaller batch.
+            half = len(batch) // 2
+            queue[0] = batch[half:]
+            queue.appendleft(batch[:half])
 
     def _send(
         self,
         questions: Sequence[Question],
         queue: deque[_Batch],
         results: list[FieldResult | None],
-    ) -> RunCounts:
+        on_decided: OnDecided | None,
+    ) -> None:
         dispatcher = self.dispatcher
-        counts = RunCounts()
         in_flight: dict[Future[_CallOutcome], tuple[_Batch, Usage]] = {}
         reserved = Usage()
-        with ThreadPoolExecutor(
+        pool = ThreadPoolExecutor(
             max_workers=dispatcher.concurrency, thread_name_prefix="llm-normalize"
-        ) as pool:
+        )
+        try:
             while queue or in_flight:
                 while queue and len(in_flight) < dispatcher.concurrency and self._may_start():
-                    batch = queue[0]
-                    request = dispatcher.prompt_builder.build(
-                        [
-                            Item(str(n), questions[i].name, questions[i].raw)
-                            for n, i in enumerate(batch)
-                        ]
-                    )
-                    cost = Usage(
-                        dispatcher.prompt_builder.estimate_input_tokens(request),
-                        request.max_tokens,
-                    )
-                    if self._over_budget(cost, reserved):
-                        self.stopped_early = "budget"
+                    planned = self._next_request(questions, queue, reserved)
+                    if planned is None:
                         break
-                    queue.popleft()
+                    request, cost = planned
+                    batch = queue.popleft()
                     reserved = reserved + cost
-                    counts += RunCounts(values_sent_to_model=len(batch))
-                    future = pool.submit(dispatcher.call, request, len(batch))
+                    self._counts += RunCounts(values_sent_to_model=len(batch))
+                    future = pool.submit(dispatcher.call, request, len(batch), self.deadline)
                     in_flight[future] = (batch, cost)
                 if not in_flight:
                     break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                done, _ = wait(in_flight, timeout=self._wait_s(), return_when=FIRST_COMPLETED)
+                if not done:
+                    self._counts += self._abandon(questions, in_flight, results, on_decided)
+                    break
                 for future in done:
                     batch, cost = in_flight.pop(future)
                     reserved = Usage(
@@ -403,9 +555,44 @@ class ModelPass:
                     )
                     outcome = future.result()
                     self.spent = self.spent + outcome.counts.usage
-                    counts += outcome.counts
-                    counts += self._settle(questions, batch, outcome, queue, results)
-        return counts
+                    self._counts += outcome.counts
+                    self._counts += self._settle(questions, batch, outcome, queue, results)
+                    if on_decided is not None:
+                        settled = [i for i in batch if results[i] is not None]
+                        if settled:
+                            on_decided(_pairs(settled, results))
+        finally:
+            # Calls left in flight (the deadline passed, the model failed) are not waited for:
+            # nothing more is taken from them.
+            pool.shutdown(wait=not in_flight, cancel_futures=True)
+
+    def _wait_s(self) -> float | None:
+        """How long to wait for a call: until the deadline plus a grace, or forever."""
+        left = time_left(self.deadline)
+        return None if left is None else max(left, 0.0) + _GRACE_S
+
+    def _abandon(
+        self,
+        questions: Sequence[Question],
+        in_flight: dict[Future[_CallOutcome], tuple[_Batch, Usage]],
+        results: list[FieldResult | None],
+        on_decided: OnDecided | None,
+    ) -> RunCounts:
+        """The deadline passed with calls still out: leave their values undecided."""
+        self.stopped_early = self.stopped_early or "deadline"
+        abandoned = [i for batch, _cost in in_flight.values() for i in batch]
+        for i in abandoned:
+            results[i] = _fallback(questions[i], FLAG_MODEL_FAILED, "deadline")
+        logger.warning(
+            "the deadline passed with %d model calls still running; %d values left undecided",
+            len(in_flight),
+            len(abandoned),
+        )
+        if on_decided is not None:
+            on_decided(_pairs(abandoned, results))
+        calls = len(in_flight)
+        # Keep the futures listed so the pool is shut down without waiting for them.
+        return RunCounts(errors_by_kind={"AbandonedAtDeadline": calls})
 
     def _settle(
         self,
@@ -424,11 +611,45 @@ class ModelPass:
                 return RunCounts(truncated_batches=1)
             results[batch[0]] = _fallback(questions[batch[0]], FLAG_MODEL_FAILED, "truncated")
             return RunCounts(truncated_batches=1, item_errors={"truncated": 1})
-        if outcome.parsed is None:
+        if outcome.failure is not None:
+            reason = self._failed_call(outcome.failure)
             for i in batch:
-                results[i] = _fallback(questions[i], FLAG_MODEL_FAILED, "model_error")
+                results[i] = _fallback(questions[i], FLAG_MODEL_FAILED, reason)
             return RunCounts()
+        self._answered += 1
+        self._failed_in_a_row = 0
+        assert outcome.parsed is not None  # neither truncated nor failed
         return self._accept(questions, batch, outcome.parsed, results)
+
+    def _failed_call(self, error: BackendError) -> str:
+        """Record a call that failed for good; raise when the model cannot be used at all."""
+        if isinstance(error, DeadlineExceededError):
+            self.stopped_early = self.stopped_early or "deadline"
+            return "deadline"
+        if not error.retryable:
+            hint = _HINTS.get(type(error).__name__, "see the cause")
+            raise ModelFailedError(
+                f"the model cannot be used, so the run stopped: {error}; {hint}", error
+            )
+        self._failed += 1
+        self._failed_in_a_row += 1
+        self._last_failure = error
+        if self._failed_in_a_row >= _FAILURES_IN_A_ROW:
+            if self._answered == 0:
+                raise self._unusable()
+            self.stopped_early = self.stopped_early or "model_errors"
+        return "model_error"
+
+    def _unusable(self) -> ModelFailedError:
+        """The error of a run whose every model call failed after its retries."""
+        error = self._last_failure
+        assert error is not None  # only called after a failure
+        return ModelFailedError(
+            f"every model call failed after its retries ({self._failed} calls, the last with "
+            f"{type(error).__name__}): nothing was saved from them; check that the model is "
+            "reachable and not throttled (lower the rate or the concurrency), then run again",
+            error,
+        )
 
     def _accept(
         self,

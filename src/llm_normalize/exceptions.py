@@ -9,11 +9,14 @@ LLMNormalizeError
 ├── BackendError                  a model call failed; .retryable says whether to try again
 │   ├── BackendThrottledError       retryable: too many requests (HTTP 429)
 │   ├── BackendTimeoutError         retryable: the model or the connection timed out
+│   │   └── DeadlineExceededError     the run's deadline left no time for the call
 │   ├── BackendUnavailableError     retryable: 5xx, service unavailable, model not ready
 │   ├── BackendInvalidRequestError  not retryable: the request was malformed (HTTP 400)
 │   └── BackendAccessDeniedError    not retryable: no permission, model not enabled
+├── ModelFailedError              the model cannot be used: the run stopped, nothing undecided saved
 ├── ResponseParseError            a model answer that is not the JSON asked for
 └── StorageError                  a lead store failed (DynamoDB, SQLite)
+    └── PartialWriteError           an import wrote some items, not all; .written, .failed
 ```
 
 Messages carry field names, ids, line numbers and lengths, never field values:
@@ -23,7 +26,11 @@ they end up in logs, and field values are personal data.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llm_normalize.report import RunReport
 
 __all__ = [
     "BackendAccessDeniedError",
@@ -33,8 +40,11 @@ __all__ = [
     "BackendTimeoutError",
     "BackendUnavailableError",
     "ConfigurationError",
+    "DeadlineExceededError",
     "InputFormatError",
     "LLMNormalizeError",
+    "ModelFailedError",
+    "PartialWriteError",
     "ResponseParseError",
     "StorageError",
     "UnknownFieldError",
@@ -116,6 +126,14 @@ class BackendTimeoutError(BackendError):
     retryable = True
 
 
+class DeadlineExceededError(BackendTimeoutError):
+    """The run's deadline came before the call could be made, retried or finished.
+
+    Retryable: the next run, with time, may make it. The values of the call stay undecided
+    and their leads stay due.
+    """
+
+
 class BackendUnavailableError(BackendError):
     """The service failed or is not ready (HTTP 5xx, model not ready)."""
 
@@ -128,6 +146,28 @@ class BackendInvalidRequestError(BackendError):
 
 class BackendAccessDeniedError(BackendError):
     """The caller may not use the model (no permission, model not enabled, unknown model)."""
+
+
+class ModelFailedError(LLMNormalizeError):
+    """The model cannot be used, so the run stopped: nothing it left undecided was saved.
+
+    Raised when a call fails in a way that no retry can fix (access denied, an invalid
+    request, an unknown model, bad credentials), or when every model call of the run failed
+    after its retries (a throttle storm, an unreachable endpoint). Leads saved before it
+    were fully decided and stay saved; every other lead is untouched and still due.
+
+    Attributes:
+        cause: The model error that stopped the run.
+        report: The run's report up to the failure, when a run was open (set by the job
+            and by `Normalizer.normalize_with_report`).
+        statuses: What became of each lead the job reached before the failure, by lead id.
+    """
+
+    def __init__(self, message: str, cause: BackendError) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.report: RunReport | None = None
+        self.statuses: Mapping[str, str] = {}
 
 
 class ResponseParseError(LLMNormalizeError):
@@ -147,3 +187,24 @@ class StorageError(LLMNormalizeError):
 
     Messages name tables, lead ids and error codes, never attribute values.
     """
+
+
+class PartialWriteError(StorageError):
+    """An import wrote some of its items and not the others.
+
+    Raised by `DynamoDBLeadStore.put`, whose batches are written one after the other (the
+    SQLite and memory stores write all or nothing). Importing the same items again is safe:
+    ids are kept, so each item replaces itself.
+
+    Attributes:
+        written: The lead ids that were written, in the order given.
+        failed: The lead ids that were not written (refused, left unprocessed after the
+            retries, or never sent because the import stopped), in the order given.
+    """
+
+    def __init__(
+        self, message: str, *, written: Iterable[str] = (), failed: Iterable[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.written = tuple(written)
+        self.failed = tuple(failed)

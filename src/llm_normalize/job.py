@@ -18,11 +18,18 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from llm_normalize.config import NormalizationConfig, stored_model_id
-from llm_normalize.records import FLAG_NOT_SENT, NormalizedRecord, RunStamp, normalization_meta
+from llm_normalize.exceptions import ModelFailedError
+from llm_normalize.records import (
+    FLAG_MODEL_FAILED,
+    FLAG_NOT_SENT,
+    NormalizedRecord,
+    RunStamp,
+    normalization_meta,
+)
 from llm_normalize.report import RunCounts, RunReport
 from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead
 
@@ -54,10 +61,14 @@ class JobResult:
         report: The run's PII-free report.
         statuses: What became of each lead reached, by lead id. A lead that is absent was
             not reached (the run stopped early, or an exception ended it).
+        reasons: Why each deferred lead was left for the next run, by lead id:
+            ``"budget"``, ``"deadline"``, ``"model_errors"`` (the pass stopped after calls
+            kept failing) or ``"model_failed"`` (a call for it failed after its retries).
     """
 
     report: RunReport
     statuses: Mapping[str, LeadStatus]
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 def run_job(
@@ -83,8 +94,12 @@ def run_job(
     due = store.iter_due(
         now_ms=now, ttl_days=run.config.normalization_ttl_days, force=force, limit=cap
     )
-    statuses = _save_all(run, store, due, now, progress, on_status)
-    return JobResult(run.finish(), statuses)
+    return _finish(
+        run,
+        lambda statuses, reasons: _save_all(
+            run, store, due, now, progress, on_status, statuses, reasons
+        ),
+    )
 
 
 def process_leads(
@@ -106,8 +121,35 @@ def process_leads(
     run = _start(normalizer, store, stop_when)
     if run is None:
         return JobResult(_disabled(normalizer), {})
-    statuses = _save_all(run, store, iter(leads), _now(now_ms), None, on_status)
-    return JobResult(run.finish(), statuses)
+    now = _now(now_ms)
+    return _finish(
+        run,
+        lambda statuses, reasons: _save_all(
+            run, store, iter(leads), now, None, on_status, statuses, reasons
+        ),
+    )
+
+
+def _finish(
+    run: NormalizationRun,
+    work: Callable[[dict[str, LeadStatus], dict[str, str]], None],
+) -> JobResult:
+    """Do the run's work and return its result; a model failure carries what was done."""
+    statuses: dict[str, LeadStatus] = {}
+    reasons: dict[str, str] = {}
+    try:
+        work(statuses, reasons)
+    except ModelFailedError as exc:
+        exc.report = run.finish()
+        exc.statuses = dict(statuses)
+        logger.error(
+            "the run stopped: the model cannot be used (%s); %d leads saved before, the "
+            "rest untouched and still due",
+            type(exc.cause).__name__,
+            exc.report.records_saved,
+        )
+        raise
+    return JobResult(run.finish(), statuses, reasons)
 
 
 def _now(now_ms: int | None) -> int:
@@ -145,56 +187,118 @@ def _save_all(
     now: int,
     progress: Callable[[int], None] | None,
     on_status: OnStatus | None,
-) -> dict[str, LeadStatus]:
-    stamp = RunStamp(prompt_version=run.run_version, model_id=run.model_id)
-    statuses: dict[str, LeadStatus] = {}
+    statuses: dict[str, LeadStatus],
+    reasons: dict[str, str],
+) -> None:
+    """Normalize the leads a chunk at a time, saving each one as soon as it is decided."""
+    saver = _Saver(run, store, now, on_status, statuses, reasons)
     position = 0
-    chunk_size = run.normalizer.chunk_size
-    while chunk := list(itertools.islice(leads, chunk_size)):
-        numbered = [(position + i, lead.item) for i, lead in enumerate(chunk)]
+    while chunk := list(itertools.islice(leads, run.normalizer.chunk_size)):
+        saver.save_chunk(chunk, position)
         position += len(chunk)
-        results = run.normalize_chunk(numbered)
-        counts = RunCounts()
-        for lead, result in zip(chunk, results, strict=True):
-            status = _save(store, lead, result, stamp, now)
-            statuses[lead.lead_id] = status
-            counts += _count(status)
-            if on_status is not None:
-                on_status(lead.lead_id, status)
-        run.add(counts)
         if progress is not None:
             progress(len(chunk))
         if run.stopped_early is not None:
             break
-    return statuses
+
+
+class _Saver:
+    """Saves the leads of a run as the normalizer completes them, and keeps their statuses."""
+
+    def __init__(
+        self,
+        run: NormalizationRun,
+        store: LeadStore,
+        now: int,
+        on_status: OnStatus | None,
+        statuses: dict[str, LeadStatus],
+        reasons: dict[str, str],
+    ) -> None:
+        self.run = run
+        self.store = store
+        self.now = now
+        self.on_status = on_status
+        self.statuses = statuses
+        self.reasons = reasons
+        self.stamp = RunStamp(prompt_version=run.run_version, model_id=run.model_id)
+        self.watched = tuple(run.config.fields_to_normalize)
+        self._leads: dict[int, StoredLead] = {}
+        self._counts = RunCounts()
+
+    def save_chunk(self, chunk: list[StoredLead], first: int) -> None:
+        """Normalize `chunk` (numbered from `first`) and save each lead as it completes."""
+        self._leads = {first + i: lead for i, lead in enumerate(chunk)}
+        numbered = [(number, lead.item) for number, lead in self._leads.items()]
+        try:
+            self.run.normalize_chunk(numbered, on_record=self._settle)
+        finally:
+            self.run.add(self._counts)
+            self._counts = RunCounts()
+
+    def _settle(self, number: int, result: NormalizedRecord) -> None:
+        lead = self._leads.pop(number)
+        status, reason = _save(
+            self.store, lead, result, self.stamp, self.now, self.watched, self.run.stopped_early
+        )
+        self.statuses[lead.lead_id] = status
+        if reason is not None:
+            self.reasons[lead.lead_id] = reason
+        self._counts += _count(status, reason)
+        if self.on_status is not None:
+            self.on_status(lead.lead_id, status)
 
 
 def _save(
-    store: LeadStore, lead: StoredLead, result: NormalizedRecord, stamp: RunStamp, now: int
-) -> LeadStatus:
-    """Save one lead, unless it failed or the model never saw some of its values."""
+    store: LeadStore,
+    lead: StoredLead,
+    result: NormalizedRecord,
+    stamp: RunStamp,
+    now: int,
+    watched: tuple[str, ...],
+    stopped_early: str | None,
+) -> tuple[LeadStatus, str | None]:
+    """Save one lead, unless it failed or some of its values were left undecided."""
     if result.error is not None:
-        return "failed"
-    if any(FLAG_NOT_SENT in flags for flags in result.flags.values()):
-        # The budget or the deadline kept the model from this lead: leave it untouched, so
-        # the next run does it properly instead of TTL days later.
-        return "deferred"
+        return "failed", None
+    reason = _undecided(result, stopped_early)
+    if reason is not None:
+        # Leave it untouched, so the next run does it properly instead of TTL days later.
+        return "deferred", reason
     update = LeadUpdate(
         normalized_data=result.normalized,
         meta=normalization_meta(result, stamp),
         timestamp_ms=now,
+        watched=watched,
     )
     status = store.save(lead, update)
     if status != "saved":
         logger.info("lead %s was %s since it was read; not saved", lead.lead_id, _NOT_SAVED[status])
-    return status
+    return status, None
 
 
-def _count(status: LeadStatus) -> RunCounts:
+def _undecided(result: NormalizedRecord, stopped_early: str | None) -> str | None:
+    """Why some value of `result` was not decided by the path meant to decide it, if so.
+
+    A value the model was meant to decide but never saw (budget, deadline, failing model),
+    or whose call failed, is undecided. A value whose answer the guard refused is decided:
+    the model was asked and answered, and its answer cannot be a normalization of the raw
+    value, so the rules' value stands, flagged ``guard_rejected`` for review. Asking again
+    would bring the same answer at temperature 0, and keep the lead due forever.
+    """
+    reason: str | None = None
+    for field_result in result.fields.values():
+        if FLAG_NOT_SENT in field_result.flags:
+            return stopped_early or "not_sent"
+        if FLAG_MODEL_FAILED in field_result.flags:
+            reason = "deadline" if field_result.reason == "deadline" else "model_failed"
+    return reason
+
+
+def _count(status: LeadStatus, reason: str | None) -> RunCounts:
     if status == "saved":
         return RunCounts(records_saved=1)
     if status == "deferred":
-        return RunCounts(records_deferred=1)
+        return RunCounts(records_deferred=1, deferred_by_reason={reason or "not_sent": 1})
     if status in _NOT_SAVED:
         return RunCounts(records_skipped=1, skipped_by_reason={status: 1})
     return RunCounts()

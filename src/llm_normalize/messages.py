@@ -96,6 +96,9 @@ class ModelRequest:
             to the model.
         items: The items the messages carry, in structured form, for backends that answer
             without reading the prompt (`FakeBackend`); never sent as such.
+        timeout_s: The most seconds this call may take (the run's time left before its
+            deadline); a backend gives up with `BackendTimeoutError` past it. `None`: the
+            backend's own timeout.
     """
 
     system: str
@@ -105,6 +108,7 @@ class ModelRequest:
     temperature: float = 0.0
     metadata: Mapping[str, str] = field(default_factory=dict)
     items: tuple[Item, ...] = ()
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

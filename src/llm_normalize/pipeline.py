@@ -14,8 +14,10 @@ serve several runs at once (threads, Lambda invocations).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -27,10 +29,11 @@ from llm_normalize._names import field_key
 from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryPolicy
-from llm_normalize.caches import LRUCache, ValueCache
+from llm_normalize.caches import LRUCache, PurgeableCache, ValueCache
 from llm_normalize.config import NormalizationConfig
+from llm_normalize.deadline import Deadline
 from llm_normalize.dispatch import Budget, ModelDispatcher, ModelPass, Question, check_rates
-from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
+from llm_normalize.exceptions import ConfigurationError, ModelFailedError, UnknownFieldError
 from llm_normalize.fields import FieldSpec, Profile
 from llm_normalize.guard import Guard
 from llm_normalize.job import process_leads, run_job
@@ -64,6 +67,8 @@ __all__ = [
 _MEMO_LIMIT: Final = 65_536
 
 _Numbered = Sequence[tuple[int, Any]]
+
+logger = logging.getLogger(__name__)
 
 
 # Specs for fields known only to the registry: the rules decide them. Cached: the pipeline
@@ -231,6 +236,13 @@ class Normalizer:
 
         A record that is not a mapping becomes a `NormalizedRecord` with an `error`, and the
         others go on. The run's `RunReport` is then in `last_report`.
+
+        A model call that fails after its retries leaves its values to the rules, flagged
+        ``model_failed`` (``not_sent`` for values the budget or deadline kept from the model).
+
+        Raises:
+            ModelFailedError: The model cannot be used (access denied, an invalid request,
+                every call failing after its retries); its ``report`` says what was done.
         """
         return self.normalize_with_report(records, stop_when=stop_when)[0]
 
@@ -244,8 +256,9 @@ class Normalizer:
         run = self.start(stop_when=stop_when)
         results: list[NormalizedRecord] = []
         numbered = enumerate(records)
-        while chunk := list(itertools.islice(numbered, self.chunk_size)):
-            results.extend(run.normalize_chunk(chunk))
+        with run.failing():
+            while chunk := list(itertools.islice(numbered, self.chunk_size)):
+                results.extend(run.normalize_chunk(chunk))
         return results, run.finish()
 
     def iter_normalize(
@@ -260,8 +273,9 @@ class Normalizer:
         """
         run = self.start(stop_when=stop_when)
         numbered = enumerate(records)
-        while chunk := list(itertools.islice(numbered, self.chunk_size)):
-            yield from run.normalize_chunk(chunk)
+        with run.failing():
+            while chunk := list(itertools.islice(numbered, self.chunk_size)):
+                yield from run.normalize_chunk(chunk)
         run.finish()
 
     def run(
@@ -327,6 +341,29 @@ class Normalizer:
         """
         return process_leads(self, store, leads, now_ms=now_ms, stop_when=stop_when).report
 
+    def rollback(self, store: LeadStore, prompt_version: str) -> int:
+        """Undo a prompt version on `store`, and forget what it taught this normalizer's cache.
+
+        Every lead that version normalized gets back the state it had before
+        (`LeadStore.rollback`), and the value cache's entries of that version are purged
+        (when the cache is a `PurgeableCache`, as the built-in ones are), so the next run
+        asks the model again instead of bringing the same answers back from the cache.
+
+        Returns:
+            How many leads were rolled back.
+        """
+        # The cache first: if purging fails, nothing is rolled back and it can be run again.
+        if isinstance(self.cache, PurgeableCache):
+            purged = self.cache.purge(prompt_version)
+            logger.info("purged %d cached answers of the rolled-back version", purged)
+        else:
+            logger.warning(
+                "the value cache cannot purge entries (%s): answers of the rolled-back "
+                "version may come back from it",
+                type(self.cache).__name__,
+            )
+        return store.rollback(prompt_version)
+
     def start(
         self,
         *,
@@ -350,11 +387,22 @@ class Normalizer:
         config = config or self.config
         if config is not self.config:
             self._check_fields(config)
-        checks = [check for check in (self.stop_when, stop_when) if check is not None]
-        combined = (lambda: any(check() for check in checks)) if checks else None
+        deadline = Deadline.combine(self.stop_when, stop_when)
         dispatcher = self._dispatcher_for(model_id)
-        model = dispatcher.start(combined) if dispatcher is not None else None
+        model = (
+            dispatcher.start(deadline, fields=self._model_fields(config))
+            if dispatcher is not None
+            else None
+        )
         return NormalizationRun(self, config, model)
+
+    def _model_fields(self, config: NormalizationConfig) -> list[str]:
+        """The fields of `config` whose values the model may be asked about."""
+        return [
+            name
+            for name in config.fields_to_normalize
+            if name in self.profile and self.profile[name].strategy != "rules"
+        ]
 
     def _dispatcher_for(self, model_id: str | None) -> ModelDispatcher | None:
         dispatcher = self.dispatcher
@@ -449,6 +497,16 @@ class NormalizationRun:
         """Add the figures of a stage outside the normalizer (e.g. the job's saves)."""
         self.counts = self.counts + counts
 
+    @contextlib.contextmanager
+    def failing(self) -> Iterator[None]:
+        """Give a `ModelFailedError` raised inside the run's report so far."""
+        try:
+            yield
+        except ModelFailedError as exc:
+            if exc.report is None:
+                exc.report = self.finish()
+            raise
+
     def finish(self, *, enabled: bool = True) -> RunReport:
         """The run's report; it also becomes the normalizer's `last_report`."""
         report = self.counts.freeze(
@@ -462,20 +520,78 @@ class NormalizationRun:
         self.normalizer._publish(report)
         return report
 
-    def normalize_chunk(self, chunk: _Numbered) -> list[NormalizedRecord]:
-        """Normalize `(position, record)` pairs: rules, then the model, then assembly."""
+    def normalize_chunk(
+        self, chunk: _Numbered, on_record: Callable[[int, NormalizedRecord], None] | None = None
+    ) -> list[NormalizedRecord]:
+        """Normalize `(position, record)` pairs: rules, then the model, then assembly.
+
+        `on_record(position, record)` is called with each record as soon as it is complete
+        (the records the rules settle alone first, then the others batch by batch as the
+        model decides them), so a caller can save finished work before the chunk ends. The list returned
+        is in the chunk's order.
+
+        Raises:
+            ModelFailedError: The model cannot be used; the records passed to `on_record`
+                before it were complete.
+        """
         pending: list[NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]]] = []
         questions: dict[Hashable, Question] = {}
+        positions: list[int] = []
         for position, record in chunk:
+            positions.append(position)
             pending.append(self._rules_pass(position, record, questions))
+        out: list[NormalizedRecord | None] = [None] * len(pending)
         decided: dict[Hashable, FieldResult] = {}
-        if questions and self.model is not None:
-            results, counts = self.model.decide(list(questions.values()), self.config.batch_size)
-            decided = dict(zip(questions, results, strict=True))
-            self.counts = self.counts + counts
-        out = [self._assemble(item, decided) for item in pending]
-        self.counts = self.counts + _record_counts(out)
-        return out
+
+        def finish(index: int) -> None:
+            record = self._assemble(pending[index], decided)
+            out[index] = record
+            if on_record is not None:
+                on_record(positions[index], record)
+
+        try:
+            waiting = self._waiting(pending)
+            for index in range(len(pending)):
+                if index not in waiting.unresolved:
+                    finish(index)
+            if questions and self.model is not None:
+                keys = list(questions)
+                counts = RunCounts()
+
+                def on_decided(pairs: Sequence[tuple[int, FieldResult]]) -> None:
+                    for position, result in pairs:
+                        key = keys[position]
+                        decided[key] = result
+                        for index in waiting.resolve(key):
+                            finish(index)
+
+                try:
+                    _, counts = self.model.decide(
+                        list(questions.values()), self.config.batch_size, on_decided
+                    )
+                except ModelFailedError:
+                    counts = self.model.drain()
+                    raise
+                finally:
+                    self.counts = self.counts + counts
+        finally:
+            done = [record for record in out if record is not None]
+            self.counts = self.counts + _record_counts(done)
+        assert len(done) == len(out)  # every record waited only on questions now decided
+        return done
+
+    @staticmethod
+    def _waiting(
+        pending: Sequence[NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]]],
+    ) -> _Waiting:
+        waiting = _Waiting()
+        for index, item in enumerate(pending):
+            if isinstance(item, NormalizedRecord):
+                continue
+            for value in item[2].values():
+                if isinstance(value, _Key):
+                    waiting.add(index, value.key)
+        return waiting
 
     def _rules_pass(
         self, position: int, record: Any, questions: dict[Hashable, Question]
@@ -522,6 +638,32 @@ class NormalizationRun:
             for name, value in results.items()
         }
         return NormalizedRecord(id=rid, original=original, fields=fields)
+
+
+class _Waiting:
+    """Which records wait on which questions, and how many each still waits on."""
+
+    __slots__ = ("by_key", "unresolved")
+
+    def __init__(self) -> None:
+        self.by_key: dict[Hashable, list[int]] = {}
+        self.unresolved: dict[int, int] = {}
+
+    def add(self, index: int, key: Hashable) -> None:
+        records = self.by_key.setdefault(key, [])
+        if not records or records[-1] != index:  # a record asking one question twice
+            records.append(index)
+            self.unresolved[index] = self.unresolved.get(index, 0) + 1
+
+    def resolve(self, key: Hashable) -> list[int]:
+        """The records that `key`'s answer completes."""
+        complete = []
+        for index in self.by_key.pop(key, ()):
+            left = self.unresolved[index] - 1
+            self.unresolved[index] = left
+            if left == 0:
+                complete.append(index)
+        return complete
 
 
 class _Key:

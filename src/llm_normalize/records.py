@@ -5,8 +5,8 @@ This module is the one owner of the result types and of their stored shape:
 - `Source` says who decided a value, the `FLAG_*` constants are the review flags;
 - `NormalizedRecord` holds one record's results beside its untouched original;
 - the attribute names of the seed's tables (`leadId`, `normalizedData`, `normalizedAt`,
-  `updatedAt`) and of the audit attribute, `normalizationMeta`, which only
-  `normalization_meta` builds.
+  `updatedAt`), of the audit attribute, `normalizationMeta`, which only
+  `normalization_meta` builds, and of `normalizationPrevious`, what a rollback restores.
 
 Nothing here imports the rest of the package: every other layer reads these types.
 """
@@ -26,6 +26,7 @@ __all__ = [
     "FLAG_UNSUPPORTED_TYPE",
     "LEAD_ID",
     "NORMALIZATION_META",
+    "NORMALIZATION_PREVIOUS",
     "NORMALIZED_AT",
     "NORMALIZED_DATA",
     "SOURCES",
@@ -73,6 +74,9 @@ UPDATED_AT: Final = "updatedAt"
 """When a lead last changed, in epoch milliseconds (a save writes it too, as the seed does)."""
 NORMALIZATION_META: Final = "normalizationMeta"
 """The audit attribute: prompt version, model id, per-field source and flags."""
+NORMALIZATION_PREVIOUS: Final = "normalizationPrevious"
+"""What a save replaced (`normalizedData`, `normalizedAt`, `updatedAt`, `normalizationMeta`
+as they were, earlier states nested), so that a rollback restores it exactly."""
 
 
 @dataclass(frozen=True, slots=True)

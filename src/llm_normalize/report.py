@@ -35,8 +35,11 @@ class RunReport(BaseModel):
         records_skipped: Leads not written back because they changed since they were read,
             or were deleted (`Normalizer.run`).
         skipped_by_reason: The same, by reason (``"conflict"``, ``"missing"``).
-        records_deferred: Leads left untouched for the next run because the budget or the
-            deadline kept the model from some of their values (`Normalizer.run`).
+        records_deferred: Leads left untouched for the next run because some of their
+            values were not decided: the budget or the deadline kept the model from them, or
+            their model call failed (`Normalizer.run`).
+        deferred_by_reason: The same, by reason (``"budget"``, ``"deadline"``,
+            ``"model_errors"``, ``"model_failed"``).
         fields_normalized: Field values normalized.
         fields_changed: Field values whose normalized value differs from the original.
         values_by_source: How many field values each source decided (rules, llm, cache).
@@ -57,7 +60,8 @@ class RunReport(BaseModel):
         not_confident: Field values left to the rules' guess, flagged for review.
         not_confident_by_field: The same, by field name.
         budget_exhausted: Whether the run stopped scheduling model calls at its budget.
-        stopped_early: Why scheduling stopped before the end (``"budget"``, ``"deadline"``), if it did.
+        stopped_early: Why scheduling stopped before the end (``"budget"``, ``"deadline"``,
+            ``"model_errors"``), if it did.
         values_not_sent: Values the model should have seen but did not (budget, deadline, failures).
         enabled: False when the configuration disabled the run (nothing was done).
         started_at: When the run started (UTC).
@@ -73,6 +77,7 @@ class RunReport(BaseModel):
     records_skipped: int = 0
     skipped_by_reason: dict[str, int] = {}
     records_deferred: int = 0
+    deferred_by_reason: dict[str, int] = {}
     fields_normalized: int = 0
     fields_changed: int = 0
     values_by_source: dict[str, int] = {}
@@ -150,6 +155,9 @@ class RunReport(BaseModel):
             rows.append(
                 ("errors", ", ".join(f"{k} {v}" for k, v in sorted(self.errors_by_kind.items())))
             )
+        if self.records_deferred:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.deferred_by_reason.items()))
+            rows.append(("deferred", f"{self.records_deferred} leads left due ({reasons})"))
         if self.stopped_early:
             rows.append(
                 (
@@ -214,6 +222,7 @@ class RunCounts:
     not_confident: int = 0
     usage: Usage = field(default_factory=Usage)
     skipped_by_reason: Mapping[str, int] = field(default_factory=_empty)
+    deferred_by_reason: Mapping[str, int] = field(default_factory=_empty)
     values_by_source: Mapping[str, int] = field(default_factory=_empty)
     guard_rejections: Mapping[str, int] = field(default_factory=_empty)
     item_errors: Mapping[str, int] = field(default_factory=_empty)
@@ -255,6 +264,7 @@ class RunCounts:
             records_skipped=self.records_skipped,
             skipped_by_reason=dict(self.skipped_by_reason),
             records_deferred=self.records_deferred,
+            deferred_by_reason=dict(self.deferred_by_reason),
             fields_normalized=self.fields_normalized,
             fields_changed=self.fields_changed,
             values_by_source=dict(self.values_by_source),

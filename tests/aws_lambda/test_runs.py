@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from aws_lambda.support import FakeContext, Tables, json_lines, load_event, messy_lead, metric
-from bedrock_server import BedrockWireServer
+from bedrock_server import BedrockWireServer, ScriptedError
 from llm_normalize.aws_lambda import InvocationError, handler
 
 if TYPE_CHECKING:
@@ -67,6 +67,32 @@ class TestSchedule:
         [error] = [line for line in json_lines(out) if line.get("level") == "ERROR"]
         assert error["error_type"] == "ValueError"
         assert any(frame.startswith("runs.py:") for frame in error["error_frames"])
+
+    @pytest.mark.parametrize(
+        ("status", "code"), [(403, "AccessDeniedException"), (404, "ResourceNotFoundException")]
+    )
+    def test_unusable_model_fails_the_invocation_and_saves_nothing(
+        self,
+        tables: Tables,
+        runtime_on: Normalizer,
+        bedrock: BedrockWireServer,
+        capsys: pytest.CaptureFixture[str],
+        status: int,
+        code: str,
+    ) -> None:
+        """Bedrock refusing the model fails the scheduled run: its alarm fires, no lead is done."""
+        tables.put(*(messy_lead(n) for n in range(12)))
+        bedrock.fail_next(*[ScriptedError(status, code)] * 20)
+        with pytest.raises(InvocationError, match="ModelFailedError"):
+            handler(load_event("eventbridge_scheduled"), FakeContext())
+        for n in range(12):
+            item = tables.item(f"lead-{n}")
+            assert item is not None
+            assert "normalizedAt" not in item
+        assert len(bedrock.requests) <= runtime_on.dispatcher.concurrency  # type: ignore[union-attr]
+        out = capsys.readouterr().out
+        assert metric(out, "NormalizationErrors") >= 1
+        assert metric(out, "LeadsProcessed") == 0
 
 
 class TestDirect:

@@ -26,8 +26,24 @@ from aws_lambda.support import (
     with_groups,
 )
 from bedrock_server import BedrockWireServer
-from llm_normalize.aws_lambda import InvocationError, configure, get_runtime, handler
+from llm_normalize.aws_lambda import (
+    InvocationError,
+    configure,
+    get_runtime,
+    handler,
+    reset_runtime,
+)
+from llm_normalize.aws_lambda.telemetry import (
+    METRIC_LEADS_DEFERRED,
+    METRIC_MODEL_THROTTLES,
+    METRIC_SCHEDULED_RUN_COMPLETED,
+    METRIC_SCHEDULED_RUN_FAILED,
+)
 from llm_normalize.backends.bedrock import BedrockBackend
+from llm_normalize.backends.retry import RetryPolicy
+from llm_normalize.config import NormalizationConfig
+from llm_normalize.exceptions import StorageError
+from llm_normalize.pipeline import Normalizer
 
 
 @pytest.mark.parametrize("telemetry", ["auto", "powertools"])
@@ -92,8 +108,9 @@ def test_no_pii_in_logs_or_metrics(
     try:
         tables.put(*(canary_lead(n) for n in range(6)))
         context = FakeContext()
-        bedrock.fail_next(400)  # a model call that fails for good
-        handler(load_event("eventbridge_scheduled"), context)
+        bedrock.fail_next(400)  # a model call refused for good: the run fails
+        with pytest.raises(InvocationError):
+            handler(load_event("eventbridge_scheduled"), context)
         api = with_groups(load_event("apigateway_rest_admin"), "viewers")
         api["requestContext"]["authorizer"]["claims"]["email"] = f"{CANARY}@example.com"
         handler(api, context)
@@ -124,3 +141,103 @@ def test_no_pii_in_logs_or_metrics(
     assert len(emf_documents(captured.out)) == 7
     assert "invocation finished" in text
     assert CANARY.lower() not in text.lower()
+
+
+class TestAlarmMetrics:
+    """The metrics the template's alarms watch: heartbeat, failed runs, deferrals, throttles."""
+
+    def test_scheduled_run_sends_a_heartbeat(
+        self, tables: Tables, runtime_on: Normalizer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A scheduled run that completes counts one completed run and no failed one."""
+        tables.put(messy_lead(1))
+        handler(load_event("eventbridge_scheduled"), FakeContext())
+        out = capsys.readouterr().out
+        assert metric(out, METRIC_SCHEDULED_RUN_COMPLETED) == 1
+        assert metric(out, METRIC_SCHEDULED_RUN_FAILED) == 0
+        assert metric(out, METRIC_LEADS_DEFERRED) == 0
+        assert metric(out, METRIC_MODEL_THROTTLES) == 0
+
+    def test_failed_scheduled_run_is_counted(
+        self, tables: Tables, runtime_on: Normalizer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A scheduled run that fails counts one failed run and no heartbeat."""
+        tables.store.fail_selection = StorageError("DynamoDB Scan on table 'x' failed")
+        with pytest.raises(InvocationError):
+            handler(load_event("eventbridge_scheduled"), FakeContext())
+        out = capsys.readouterr().out
+        assert metric(out, METRIC_SCHEDULED_RUN_FAILED) == 1
+        assert metric(out, METRIC_SCHEDULED_RUN_COMPLETED) == 0
+
+    def test_other_triggers_send_no_heartbeat(
+        self, tables: Tables, runtime_on: Normalizer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Only the schedule beats: a direct run is not the daily run."""
+        handler({}, FakeContext())
+        [doc] = emf_documents(capsys.readouterr().out)
+        assert METRIC_SCHEDULED_RUN_COMPLETED not in doc
+        assert METRIC_SCHEDULED_RUN_FAILED not in doc
+
+    def test_throttled_calls_are_a_metric(
+        self,
+        tables: Tables,
+        backend: BedrockBackend,
+        bedrock: BedrockWireServer,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """The report's throttled calls go out as ModelThrottles."""
+        normalizer = Normalizer(
+            backend,
+            config=NormalizationConfig(),
+            retry=RetryPolicy(max_attempts=3, sleep=lambda _s: None),
+            requests_per_second=1000,
+            concurrency=1,
+        )
+        configure(store=tables.store, normalizer=normalizer)
+        tables.put(messy_lead(1))
+        bedrock.fail_next(429)
+        result = handler(load_event("eventbridge_scheduled"), FakeContext())
+        out = capsys.readouterr().out
+        assert result["report"]["throttled"] == 1
+        assert metric(out, METRIC_MODEL_THROTTLES) == 1
+
+
+def test_botocore_never_logs_items_at_debug(
+    tables: Tables,
+    backend: BedrockBackend,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With the Lambda at DEBUG, botocore's loggers stay at INFO: no item value in any line."""
+    # What Lambda's runtime does with AWS_LAMBDA_LOG_LEVEL=DEBUG: the root logger at DEBUG.
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "DEBUG")
+    caplog.set_level(logging.DEBUG)
+    configure(store=tables.store, normalizer=make_normalizer(backend))
+    tables.put(*(canary_lead(n) for n in range(3)))  # a BatchWriteItem of canary items
+    assert logging.getLogger("llm_normalize").level == logging.DEBUG
+    for name in ("botocore", "boto3", "urllib3", "s3transfer"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.INFO, name
+    result = handler(load_event("eventbridge_scheduled"), FakeContext())
+    assert result["report"]["records_saved"] == 3  # Scan and UpdateItem went through boto3
+    captured = capfd.readouterr()
+    text = "\n".join(
+        [captured.out, captured.err, *(record.getMessage() for record in caplog.records)]
+    )
+    assert "invocation finished" in text
+    assert CANARY.lower() not in text.lower()
+    assert not [
+        r
+        for r in caplog.records
+        if r.name.startswith(("botocore", "urllib3")) and r.levelno < logging.INFO
+    ]
+
+
+def test_reset_restores_third_party_levels(tables: Tables) -> None:
+    """The runtime raises botocore's loggers to INFO, and reset puts their levels back."""
+    botocore = logging.getLogger("botocore")
+    before = botocore.level
+    configure(store=tables.store, normalizer=make_normalizer(None))
+    assert botocore.level == logging.INFO
+    reset_runtime()
+    assert botocore.level == before

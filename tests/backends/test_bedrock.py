@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ from llm_normalize.backends.bedrock import (
     BedrockApi,
     BedrockBackend,
 )
+from llm_normalize.backends.retry import RetryPolicy
 from llm_normalize.exceptions import (
     BackendAccessDeniedError,
     BackendError,
@@ -515,7 +518,8 @@ class TestErrors:
         message = str(caught.value)
         operation = "InvokeModel" if api == "invoke" else "Converse"
         assert message.startswith(
-            f"Bedrock {operation} for model {DEFAULT_MODEL_ID} failed: ValidationException (HTTP 400)"
+            f"Bedrock {operation} for model {DEFAULT_MODEL_ID} in us-east-1 failed: "
+            "ValidationException (HTTP 400)"
         )
         assert "request id" in message
         assert "PEREZ" not in message
@@ -901,5 +905,78 @@ class TestStubbedShapes:
             with pytest.raises(BackendThrottledError) as caught:
                 BedrockBackend(client=client, api="converse").complete(make_request())
         assert str(caught.value) == (
-            f"Bedrock Converse for model {DEFAULT_MODEL_ID} failed: ThrottlingException (HTTP 429)"
+            f"Bedrock Converse for model {DEFAULT_MODEL_ID} in us-east-1 failed: "
+            "ThrottlingException (HTTP 429)"
         )
+
+
+class TestDeadlineOverTheWire:
+    """A call's timeout is bounded by the run's time left (issue 10, deadline overrun)."""
+
+    def test_request_timeout_bounds_the_read(
+        self, make_backend: Callable[..., BedrockBackend], bedrock_server: BedrockWireServer
+    ) -> None:
+        backend = make_backend(read_timeout_s=60)
+        bedrock_server.delay_s = 3.0
+        request = dataclasses.replace(make_request(), timeout_s=1.0)
+        started = time.monotonic()
+        with pytest.raises(BackendTimeoutError):
+            backend.complete(request)
+        assert time.monotonic() - started < 2.5
+
+    def test_a_run_returns_at_its_deadline(
+        self, make_backend: Callable[..., BedrockBackend], bedrock_server: BedrockWireServer
+    ) -> None:
+        from llm_normalize import Normalizer
+        from llm_normalize.deadline import Deadline
+        from llm_normalize.stores.memory import MemoryLeadStore
+
+        backend = make_backend(read_timeout_s=60)
+        bedrock_server.delay_s = 5.0
+        store = MemoryLeadStore(
+            [{"leadId": str(n), "ciudad": f"ciudad rara {n}"} for n in range(30)]
+        )
+        normalizer = Normalizer(backend, retry=RetryPolicy(sleep=lambda _s: None))
+        started = time.monotonic()
+        report = normalizer.run(store, now_ms=1_000, stop_when=Deadline.after(1.5))
+        assert time.monotonic() - started < 4
+        assert report.records_saved == 0
+        assert report.records_deferred == 30
+        assert all("normalizedAt" not in item for item in store.scan())
+
+
+class TestUnusableModelOverTheWire:
+    """Access denied or an unknown model stops the run: nothing saved, one clear error."""
+
+    @pytest.mark.parametrize(
+        ("status", "code"),
+        [
+            (403, "AccessDeniedException"),
+            (400, "ValidationException"),
+            (404, "ResourceNotFoundException"),
+        ],
+    )
+    def test_run_fails_and_saves_nothing(
+        self,
+        make_backend: Callable[..., BedrockBackend],
+        bedrock_server: BedrockWireServer,
+        status: int,
+        code: str,
+    ) -> None:
+        from llm_normalize import Normalizer
+        from llm_normalize.exceptions import ModelFailedError
+        from llm_normalize.stores.memory import MemoryLeadStore
+
+        bedrock_server.fail_next(*[ScriptedError(status, code)] * 50)
+        store = MemoryLeadStore(
+            [{"leadId": str(n), "ciudad": f"ciudad rara {n}"} for n in range(30)]
+        )
+        normalizer = Normalizer(
+            make_backend(), retry=RetryPolicy(sleep=lambda _s: None), concurrency=1
+        )
+        with pytest.raises(ModelFailedError) as caught:
+            normalizer.run(store, now_ms=1_000)
+        assert len(bedrock_server.requests) == 1
+        assert code in str(caught.value)
+        assert "\n" not in str(caught.value)
+        assert all("normalizedAt" not in item for item in store.scan())

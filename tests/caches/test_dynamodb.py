@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from dynamo_server import drop_table, dynamodb_endpoint, is_external, make_client, unique_table_name
 from llm_normalize.backends.fake import FakeBackend
 from llm_normalize.backends.retry import RetryPolicy
-from llm_normalize.caches import ValueCache, cache_key
+from llm_normalize.caches import PurgeableCache, ValueCache, cache_key
 from llm_normalize.caches.dynamodb import DynamoDBValueCache, create_cache_table
 from llm_normalize.exceptions import ConfigurationError, StorageError
 from llm_normalize.pipeline import Normalizer
@@ -194,3 +194,90 @@ def test_import_does_not_import_boto3() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class TestPurge:
+    def test_purge_removes_one_prompt_version_over_pages(
+        self, ddb: DynamoDBClient, tables: Tables
+    ) -> None:
+        """purge scans page by page and deletes every entry of the version, and only those."""
+        name = tables.cache()
+        cache = DynamoDBValueCache(name, client=ddb)
+        for n in range(30):
+            cache.set(cache_key("ciudad", f"raw{n}", "v1@model-a"), f"A{n}")
+        cache.set(cache_key("ciudad", "bare", "v1"), "bare")
+        cache.set(cache_key("ciudad", "other", "v2@model-a"), "other")
+        cache.set(cache_key("ciudad", "prefix", "v10@model-a"), "prefix")
+        scans: list[dict[str, Any]] = []
+        ddb.meta.events.register(
+            "provide-client-params.dynamodb.Scan", lambda params, **_: scans.append(params)
+        )
+        assert cache.purge("v1", page_size=7) == 31
+        assert len(scans) >= 5  # 33 items, 7 per page: the scan followed LastEvaluatedKey
+        assert cache.get(cache_key("ciudad", "raw0", "v1@model-a")) is None
+        assert cache.get(cache_key("ciudad", "bare", "v1")) is None
+        assert cache.get(cache_key("ciudad", "other", "v2@model-a")) == "other"
+        assert cache.get(cache_key("ciudad", "prefix", "v10@model-a")) == "prefix"
+        assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 2
+        assert cache.purge("v1") == 0
+
+    def test_is_purgeable(self) -> None:
+        """DynamoDBValueCache satisfies PurgeableCache."""
+        assert isinstance(DynamoDBValueCache("cache", client=stubbed_client()), PurgeableCache)
+
+    def test_purge_missing_table_raises(self, ddb: DynamoDBClient) -> None:
+        """Purging a table that does not exist raises: a rollback must not pass silently."""
+        cache = DynamoDBValueCache(unique_table_name("absent"), client=ddb)
+        with pytest.raises(StorageError, match="Scan on table"):
+            cache.purge("v1")
+
+    def test_purge_retries_unprocessed_deletes(self) -> None:
+        """Deletes DynamoDB leaves unprocessed are sent again, and counted once done."""
+        client = stubbed_client()
+        cache = DynamoDBValueCache("cache", client=client)
+        keys = [{"cacheKey": {"S": f"h{n}"}} for n in range(3)]
+        with Stubber(client) as stub:
+            stub.add_response("scan", {"Items": keys})
+            stub.add_response(
+                "batch_write_item",
+                {"UnprocessedItems": {"cache": [{"DeleteRequest": {"Key": keys[2]}}]}},
+            )
+            stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+            assert cache.purge("v1", sleep=lambda _s: None) == 3
+            stub.assert_no_pending_responses()
+
+    def test_purge_gives_up_after_retries(self) -> None:
+        """Deletes still unprocessed after the retries raise, saying how many were removed."""
+        client = stubbed_client()
+        cache = DynamoDBValueCache("cache", client=client)
+        keys = [{"cacheKey": {"S": f"h{n}"}} for n in range(2)]
+        unprocessed = {"UnprocessedItems": {"cache": [{"DeleteRequest": {"Key": keys[1]}}]}}
+        with Stubber(client) as stub:
+            stub.add_response("scan", {"Items": keys})
+            for _ in range(8):
+                stub.add_response("batch_write_item", unprocessed)
+            with pytest.raises(StorageError, match=r"removed 1 of 2 .*run the purge again"):
+                cache.purge("v1", sleep=lambda _s: None)
+
+    def test_rerun_after_purge_asks_the_model_again(
+        self, ddb: DynamoDBClient, tables: Tables
+    ) -> None:
+        """After a purge of the run's prompt version, the same version calls the model again."""
+        name = tables.cache()
+        records = [{"leadId": "1", "ciudad": "pueblo raro", "ocupacionActual": "cosas varias"}]
+        no_sleep = RetryPolicy(sleep=lambda _s: None)
+        first_backend, second_backend = FakeBackend(), FakeBackend()
+        first = Normalizer(
+            first_backend, cache=DynamoDBValueCache(name, client=ddb), retry=no_sleep
+        )
+        first.normalize(records)
+        report = first.last_report
+        assert report is not None
+        assert report.prompt_version is not None
+        assert DynamoDBValueCache(name, client=ddb).purge(report.prompt_version) >= 1
+        second = Normalizer(
+            second_backend, cache=DynamoDBValueCache(name, client=ddb), retry=no_sleep
+        )
+        [result] = second.normalize(records)
+        assert second_backend.requests
+        assert "cache" not in result.sources.values()

@@ -178,3 +178,35 @@ class TestNullCache:
         cache.clear()
         assert cache.misses == 0
         assert repr(cache) == "NullCache(misses=0)"
+
+
+class TestPurge:
+    def test_lru_purge_removes_one_prompt_version(self) -> None:
+        """purge drops every entry of a prompt version, for any model, and says how many."""
+        cache = LRUCache()
+        cache.set(key(1, "v1@model-a"), "a")
+        cache.set(key(2, "v1@model-b"), "b")
+        cache.set(key(3, "v1"), "c")
+        cache.set(key(4, "v2@model-a"), "d")
+        cache.set(key(5, "v10@model-a"), "e")
+        assert cache.purge("v1") == 3
+        assert cache.get(key(1, "v1@model-a")) is None
+        assert cache.get(key(3, "v1")) is None
+        assert cache.get(key(4, "v2@model-a")) == "d"
+        assert cache.get(key(5, "v10@model-a")) == "e"
+        assert len(cache) == 2
+        assert cache.purge("v1") == 0
+
+    def test_lru_purge_of_one_model(self) -> None:
+        """A full cache version '<pv>@<model>' purges that model's entries only."""
+        cache = LRUCache()
+        cache.set(key(1, "v1@model-a"), "a")
+        cache.set(key(2, "v1@model-b"), "b")
+        assert cache.purge("v1@model-a") == 1
+        assert cache.get(key(2, "v1@model-b")) == "b"
+
+    def test_null_cache_purges_nothing(self) -> None:
+        """NullCache holds nothing, so purge removes nothing."""
+        cache = NullCache()
+        cache.set(key(1), "a")
+        assert cache.purge("v1") == 0

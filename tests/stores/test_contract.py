@@ -13,7 +13,7 @@ from llm_normalize import Normalizer
 from llm_normalize.backends.base import ModelRequest
 from llm_normalize.backends.fake import FakeBackend
 from llm_normalize.backends.retry import RetryPolicy
-from llm_normalize.exceptions import BackendAccessDeniedError
+from llm_normalize.exceptions import BackendAccessDeniedError, ModelFailedError
 from llm_normalize.stores.base import (
     NORMALIZATION_ATTRIBUTES,
     LeadStore,
@@ -43,7 +43,7 @@ def lead(n: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def update(version: str = "v1", at: int = NOW) -> LeadUpdate:
+def update(version: str = "v1", at: int = NOW, watched: tuple[str, ...] = ()) -> LeadUpdate:
     return LeadUpdate(
         normalized_data={"nombres": "Juan Carlos", "ciudad": None},
         meta={
@@ -53,6 +53,7 @@ def update(version: str = "v1", at: int = NOW) -> LeadUpdate:
             "flags": {},
         },
         timestamp_ms=at,
+        watched=watched,
     )
 
 
@@ -160,6 +161,131 @@ class TestSave:
         assert store.save(first, update(at=NOW + 2)) == "conflict"
 
 
+WATCHED = ("nombres", "ciudad", "direccion", "extra")
+
+# (read, then) pairs: every one is an edit a save must not write over. `MISSING` is absence.
+MISSING = object()
+EDITS = [
+    pytest.param("bogota", "EDITADA", id="string"),
+    pytest.param("5", 5, id="string-to-number"),
+    pytest.param(5, "5", id="number-to-string"),
+    pytest.param(5, 6, id="number"),
+    pytest.param(1, True, id="number-to-bool"),
+    pytest.param(True, 1, id="bool-to-number"),
+    pytest.param(None, "", id="null-to-string"),
+    pytest.param("", None, id="string-to-null"),
+    pytest.param(MISSING, "nueva", id="added"),
+    pytest.param("bogota", MISSING, id="removed"),
+    pytest.param(MISSING, None, id="added-null"),
+    pytest.param(None, MISSING, id="removed-null"),
+    pytest.param({"a": "x", "b": [1, 2]}, {"a": "x", "b": [2, 1]}, id="map-list-order"),
+    pytest.param({"a": "x"}, {"a": "x", "b": "y"}, id="map-key-added"),
+    pytest.param({"a": {"b": "x"}}, {"a": {"b": "y"}}, id="nested-map"),
+    pytest.param({"a": "5"}, {"a": 5}, id="nested-type"),
+    pytest.param(["a", "b"], ["a", "b", "c"], id="list-longer"),
+    pytest.param([{"k": 1}], [{"k": 2}], id="list-of-maps"),
+]
+
+SAME = [
+    pytest.param("bogota", id="string"),
+    pytest.param("", id="empty-string"),
+    pytest.param(5, id="int"),
+    pytest.param(-12.5, id="float"),
+    pytest.param(0.1, id="float-digits"),
+    pytest.param(10**20, id="big-int"),
+    pytest.param(True, id="bool"),
+    pytest.param(None, id="null"),
+    pytest.param({"a": "x", "b": [1, 2.5, None, True], "c": {}}, id="map"),
+    pytest.param(["a", {"k": [1, 2]}, []], id="list"),
+    pytest.param(MISSING, id="absent"),
+]
+
+
+def with_value(item: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    out = dict(item)
+    out.pop(name, None)
+    if value is not MISSING:
+        out[name] = value
+    return out
+
+
+def read(store: LeadStore, lead_id: str = "lead-0000") -> StoredLead:
+    [got] = [d for d in store.iter_due(now_ms=NOW, ttl_days=7, force=True) if d.lead_id == lead_id]
+    return got
+
+
+class TestWatched:
+    """A save is conditional on the watched attributes it read, not only on updatedAt."""
+
+    @pytest.mark.parametrize(("before", "after"), EDITS)
+    @pytest.mark.parametrize("updated_at", [100, MISSING], ids=["updatedAt", "no-updatedAt"])
+    def test_edit_of_a_watched_attribute_is_a_conflict(
+        self, store_factory: StoreFactory, before: Any, after: Any, updated_at: Any
+    ) -> None:
+        """Any change of a watched attribute since the read, updatedAt untouched, is a conflict."""
+        original = with_value(with_value(lead(0), "updatedAt", updated_at), "extra", before)
+        store = store_factory([original])
+        due = read(store)
+        edited = with_value(original, "extra", after)
+        store.put([edited])  # a re-import: updatedAt is left as it was
+        assert store.save(due, update(watched=WATCHED)) == "conflict"
+        assert store.get("lead-0000") == edited
+
+    @pytest.mark.parametrize("value", SAME)
+    def test_unchanged_watched_values_save(self, store_factory: StoreFactory, value: Any) -> None:
+        """A watched attribute that still holds what was read, whatever its type, saves."""
+        store = store_factory([with_value(lead(0), "extra", value)])
+        due = read(store)
+        assert store.save(due, update(watched=WATCHED)) == "saved"
+        item = store.get("lead-0000")
+        assert item is not None
+        assert originals(item) == with_value(lead(0), "extra", value)
+        assert item["normalizedAt"] == NOW
+
+    def test_edit_of_an_unwatched_attribute_saves(self, store_factory: StoreFactory) -> None:
+        """An edit of an attribute the result was not computed from is not a conflict."""
+        store = store_factory([lead(0)])
+        due = read(store)
+        store.put([lead(0, telefono="+57 311 111 1111")])
+        assert store.save(due, update(watched=WATCHED)) == "saved"
+        item = store.get("lead-0000")
+        assert item is not None
+        assert item["telefono"] == "+57 311 111 1111"
+        assert item["normalizedData"] == {"nombres": "Juan Carlos", "ciudad": None}
+
+    def test_nothing_watched_is_todays_rule(self, store_factory: StoreFactory) -> None:
+        """Without watched attributes, only updatedAt decides (an edit that keeps it saves)."""
+        store = store_factory([lead(0, updatedAt=100)])
+        due = read(store)
+        store.put([lead(0, updatedAt=100, ciudad="EDITADA")])
+        assert store.save(due, update()) == "saved"
+
+    def test_watched_and_updated_at_both_checked(self, store_factory: StoreFactory) -> None:
+        """A changed updatedAt is still a conflict when every watched attribute is unchanged."""
+        store = store_factory([lead(0, updatedAt=100)])
+        due = read(store)
+        store.put([lead(0, updatedAt=200)])
+        assert store.save(due, update(watched=WATCHED)) == "conflict"
+
+    def test_deleted_is_missing(self, store_factory: StoreFactory) -> None:
+        """A deleted lead is missing, watched attributes or not, and is not re-created."""
+        store = store_factory([lead(1)])
+        ghost = StoredLead("lead-0000", lead(0))
+        assert store.save(ghost, update(watched=WATCHED)) == "missing"
+        assert store.get("lead-0000") is None
+
+    def test_edit_mid_run_is_not_overwritten(self, store_factory: StoreFactory) -> None:
+        """A re-import while the model is thinking, updatedAt kept, is skipped by the job."""
+        store = store_factory([lead(0, ciudad="bogta"), lead(1, ciudad="bogta")])
+        job_update = update(watched=WATCHED)
+        due = sorted(store.iter_due(now_ms=NOW, ttl_days=7), key=lambda d: d.lead_id)
+        store.put([lead(0, ciudad="Medellín")])
+        statuses = [store.save(d, job_update) for d in due]
+        assert statuses == ["conflict", "saved"]
+        edited = store.get("lead-0000")
+        assert edited == lead(0, ciudad="Medellín")
+
+
 class TestRollback:
     def test_rollback_one_version(self, store_factory: StoreFactory) -> None:
         """Rollback removes what one prompt version wrote, and nothing else."""
@@ -180,6 +306,132 @@ class TestRollback:
         assert due_ids(store) == ["lead-0000", "lead-0001", "lead-0002"]
         assert store.rollback("bad") == 0
 
+    def test_rollback_restores_the_original_exactly(self, store_factory: StoreFactory) -> None:
+        """A lead never normalized and without updatedAt comes back with 0 attributes added."""
+        store = store_factory([lead(0)])
+        assert store.save(read(store), update("v1")) == "saved"
+        assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0)
+
+    def test_rollback_restores_updated_at(self, store_factory: StoreFactory) -> None:
+        """The updatedAt the save overwrote comes back, with the originals."""
+        store = store_factory([lead(0, updatedAt=100)])
+        assert store.save(read(store), update("v1")) == "saved"
+        assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0, updatedAt=100)
+
+    def test_rollback_of_v2_brings_back_v1(self, store_factory: StoreFactory) -> None:
+        """v1, then v2, then rollback of v2: the item is v1's, exactly."""
+        store = store_factory([lead(0, updatedAt=100)])
+        assert store.save(read(store), update("v1", at=NOW)) == "saved"
+        after_v1 = store.get("lead-0000")
+        assert store.save(read(store), update("v2", at=NOW + DAY)) == "saved"
+        assert store.rollback("v2") == 1
+        assert store.get("lead-0000") == after_v1
+        assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0, updatedAt=100)
+
+    def test_same_version_rerun_rolls_back_to_before_it(self, store_factory: StoreFactory) -> None:
+        """A TTL re-run of one version, then its rollback: the state before its first save."""
+        store = store_factory([lead(0, updatedAt=100)])
+        assert store.save(read(store), update("v1", at=NOW)) == "saved"
+        assert store.save(read(store), update("v1", at=NOW + 8 * DAY)) == "saved"
+        assert store.save(read(store), update("v1", at=NOW + 16 * DAY)) == "saved"
+        assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0, updatedAt=100)
+
+    def test_rerun_after_another_version(self, store_factory: StoreFactory) -> None:
+        """v1, v2, v2 again: rolling back v2 gives v1's item."""
+        store = store_factory([lead(0)])
+        assert store.save(read(store), update("v1", at=NOW)) == "saved"
+        after_v1 = store.get("lead-0000")
+        assert store.save(read(store), update("v2", at=NOW + DAY)) == "saved"
+        assert store.save(read(store), update("v2", at=NOW + 9 * DAY)) == "saved"
+        assert store.rollback("v2") == 1
+        assert store.get("lead-0000") == after_v1
+
+    def test_edit_after_the_save_keeps_its_updated_at(self, store_factory: StoreFactory) -> None:
+        """An app edit after the save owns updatedAt: rollback restores the rest only."""
+        store = store_factory([lead(0, updatedAt=100)])
+        assert store.save(read(store), update("v1", at=NOW)) == "saved"
+        edited = store.get("lead-0000")
+        assert edited is not None
+        edited |= {"updatedAt": NOW + 5, "telefono": "+57 322 222 2222"}
+        store.put([edited])
+        assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0, updatedAt=NOW + 5, telefono="+57 322 222 2222")
+
+    def test_legacy_lead_without_previous(self, store_factory: StoreFactory) -> None:
+        """A lead saved before normalizationPrevious existed: rollback removes, as before."""
+        legacy = lead(
+            0,
+            updatedAt=NOW,
+            normalizedAt=NOW,
+            normalizedData={"nombres": "Juan Carlos"},
+            normalizationMeta={"promptVersion": "v1", "modelId": "fake"},
+        )
+        store = store_factory([legacy])
+        assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0, updatedAt=NOW)
+
+    def test_legacy_lead_rerun_by_the_same_version(self, store_factory: StoreFactory) -> None:
+        """A legacy lead re-run by its version rolls back to the updatedAt it was read with."""
+        legacy = lead(
+            0,
+            updatedAt=NOW,
+            normalizedAt=NOW,
+            normalizedData={"nombres": "Juan Carlos"},
+            normalizationMeta={"promptVersion": "v1", "modelId": "fake"},
+        )
+        store = store_factory([legacy])
+        assert store.save(read(store), update("v1", at=NOW + 8 * DAY)) == "saved"
+        assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0, updatedAt=NOW)
+
+    def test_chain_keeps_at_most_three_states(self, store_factory: StoreFactory) -> None:
+        """Five versions in a row keep three earlier states; rollbacks walk back through them."""
+        store = store_factory([lead(0, updatedAt=100)])
+        snapshots: list[dict[str, Any] | None] = []
+        for n in range(1, 6):
+            assert store.save(read(store), update(f"v{n}", at=NOW + n * DAY)) == "saved"
+            item = store.get("lead-0000")
+            assert item is not None
+            assert previous_depth(item) == min(n, 3)
+            snapshots.append(item)
+        for n in (5, 4, 3):
+            assert store.rollback(f"v{n}") == 1
+            item = store.get("lead-0000")
+            assert item is not None
+            expected = snapshots[n - 2]
+            assert expected is not None
+            own = ("normalizedData", "normalizedAt", "updatedAt", "normalizationMeta")
+            assert {k: item.get(k) for k in own} == {k: expected.get(k) for k in own}
+            assert originals(item) == lead(0)
+        # v2's own previous state was dropped from the chain: its rollback removes, as legacy.
+        assert store.rollback("v2") == 1
+        item = store.get("lead-0000")
+        assert item is not None
+        assert originals(item) == lead(0)
+        assert not {"normalizedData", "normalizedAt", "normalizationMeta"} & set(item)
+
+    def test_rollback_counts_only_its_version(self, store_factory: StoreFactory) -> None:
+        """A lead of another version, or never normalized, is neither changed nor counted."""
+        store = store_factory([lead(0), lead(1), lead(2)])
+        assert store.save(read(store, "lead-0000"), update("v1")) == "saved"
+        assert store.save(read(store, "lead-0001"), update("v2")) == "saved"
+        before = sorted(store.scan(), key=lambda i: i["leadId"])
+        assert store.rollback("v3") == 0
+        assert sorted(store.scan(), key=lambda i: i["leadId"]) == before
+
+
+def previous_depth(item: Mapping[str, Any]) -> int:
+    depth = 0
+    current = item.get("normalizationPrevious")
+    while isinstance(current, Mapping):
+        depth += 1
+        current = current.get("normalizationPrevious")
+    return depth
+
 
 class TestImportExport:
     def test_put_replaces_and_scan_returns_all(self, store_factory: StoreFactory) -> None:
@@ -199,6 +451,19 @@ class TestImportExport:
         with pytest.raises(ConfigurationError) as info:
             store.put([lead(0), {"nombres": "SECRETO"}])
         assert "SECRETO" not in str(info.value)
+
+    def test_put_that_fails_midway_writes_nothing(self, store_factory: StoreFactory) -> None:
+        """An import whose input fails part-way writes none of its items."""
+        store = store_factory([lead(0)])
+
+        def items() -> Any:
+            yield lead(1)
+            yield lead(2)
+            raise RuntimeError("the input file is cut off")
+
+        with pytest.raises(RuntimeError):
+            store.put(items())
+        assert [i["leadId"] for i in store.scan()] == ["lead-0000"]
 
 
 class TestConfig:
@@ -371,15 +636,14 @@ def test_originals_never_change(store_factory: StoreFactory, items: list[dict[st
     assert after == before
 
 
-def test_backend_failure_is_not_a_crash(store_factory: StoreFactory) -> None:
-    """A model that refuses every call leaves the rules' values saved, flagged."""
+def test_backend_failure_stops_the_run(store_factory: StoreFactory) -> None:
+    """A model that refuses access stops the run: the lead is untouched and still due."""
     store = store_factory([lead(0, ciudad="bogta")])
     backend = FakeBackend(faults=[BackendAccessDeniedError("denied")] * 5)
-    report = normalizer(backend).run(store, now_ms=NOW)
-    assert report.records_saved == 1
-    item = store.get("lead-0000")
-    assert item is not None
-    assert "model_failed" in item["normalizationMeta"]["flags"]["ciudad"]
+    with pytest.raises(ModelFailedError):
+        normalizer(backend).run(store, now_ms=NOW)
+    assert store.get("lead-0000") == lead(0, ciudad="bogta")
+    assert due_ids(store) == ["lead-0000"]
 
 
 def test_process_leads_and_progress(store_factory: StoreFactory) -> None:

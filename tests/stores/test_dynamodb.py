@@ -17,7 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -34,7 +34,7 @@ from dynamo_server import (
     reset_dynamodb,
     unique_table_name,
 )
-from llm_normalize.exceptions import ConfigurationError, StorageError
+from llm_normalize.exceptions import ConfigurationError, PartialWriteError, StorageError
 from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead, ttl_cutoff_ms
 from llm_normalize.stores.dynamodb import (
     DynamoDBLeadStore,
@@ -430,9 +430,162 @@ class TestSave:
             store.save(due, update())
         assert store.rollback("v1") == 2
         assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 2
-        for item in store.scan():
-            assert "normalizedData" not in item
-            assert item["updatedAt"] == NOW
+        assert sorted(store.scan(), key=lambda i: i["leadId"]) == [lead(0), lead(1)]
+
+    def test_rollback_leaves_a_lead_normalized_by_another_version_meanwhile(
+        self, ddb: DynamoDBClient, tables: Tables
+    ) -> None:
+        """A lead saved by another version between the rollback's scan and its update stays."""
+        name = tables.leads([lead(0)])
+        store = DynamoDBLeadStore(name, client=ddb)
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        assert store.save(due, update()) == "saved"
+        [again] = store.iter_due(now_ms=NOW, ttl_days=7, force=True)
+        real_update = ddb.update_item
+        raced: list[bool] = []
+
+        def racing_update(**kwargs: Any) -> Any:
+            if not raced:  # the v2 save lands just before the rollback's first update
+                raced.append(True)
+                assert store.save(again, update({"promptVersion": "v2"}, at=NOW + 1)) == "saved"
+            return real_update(**kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ddb, "update_item", racing_update)
+            assert store.rollback("v1") == 0
+        item = store.get("lead-0000")
+        assert item is not None
+        assert item["normalizationMeta"]["promptVersion"] == "v2"
+
+    def test_rollback_after_an_edit_racing_it(self, ddb: DynamoDBClient, tables: Tables) -> None:
+        """An edit between the rollback's scan and its update: read again, keep its updatedAt."""
+        name = tables.leads([lead(0)])
+        store = DynamoDBLeadStore(name, client=ddb)
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        assert store.save(due, update()) == "saved"
+        real_update = ddb.update_item
+        raced: list[bool] = []
+
+        def racing_update(**kwargs: Any) -> Any:
+            if not raced:
+                raced.append(True)
+                ddb.update_item(
+                    TableName=name,
+                    Key={"leadId": {"S": "lead-0000"}},
+                    UpdateExpression="SET updatedAt = :u",
+                    ExpressionAttributeValues={":u": {"N": str(NOW + 7)}},
+                )
+            return real_update(**kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ddb, "update_item", racing_update)
+            assert store.rollback("v1") == 1
+        assert store.get("lead-0000") == lead(0, updatedAt=NOW + 7)
+
+
+def put_raw(ddb: DynamoDBClient, table: str, **attributes: dict[str, Any]) -> None:
+    ddb.put_item(TableName=table, Item={"leadId": {"S": "lead-0000"}, **attributes})
+
+
+class TestWatchedConditions:
+    """What the save's condition on watched attributes sends, and how moto answers it."""
+
+    def test_condition_names_each_watched_attribute(
+        self, ddb: DynamoDBClient, tables: Tables
+    ) -> None:
+        """Present attributes are compared with their type; absent ones must stay absent."""
+        store = DynamoDBLeadStore(tables.leads([lead(0)]), client=ddb)
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        sent = record_params(ddb, "UpdateItem")
+        watched = LeadUpdate({}, {"promptVersion": "v1"}, NOW, watched=("ciudad", "empresa"))
+        assert store.save(due, watched) == "saved"
+        [params] = sent
+        condition = params["ConditionExpression"]
+        assert "(#w0 = :w0 AND attribute_type(#w0, :t0))" in condition
+        assert "attribute_not_exists(#w1)" in condition
+        assert params["ExpressionAttributeNames"]["#w0"] == "ciudad"
+        assert params["ExpressionAttributeNames"]["#w1"] == "empresa"
+        assert params["ExpressionAttributeValues"][":w0"] == {"S": "bogota"}
+        assert params["ExpressionAttributeValues"][":t0"] == {"S": "S"}
+
+    def test_update_item_on_one_attribute_is_a_conflict(
+        self, ddb: DynamoDBClient, tables: Tables
+    ) -> None:
+        """An app's UpdateItem of one watched attribute, updatedAt untouched, is not overwritten."""
+        name = tables.leads([lead(0)])
+        store = DynamoDBLeadStore(name, client=ddb)
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        ddb.update_item(
+            TableName=name,
+            Key={"leadId": {"S": "lead-0000"}},
+            UpdateExpression="SET ciudad = :c",
+            ExpressionAttributeValues={":c": {"S": "Cali"}},
+        )
+        job = LeadUpdate({"ciudad": "Bogotá"}, {"promptVersion": "v1"}, NOW, watched=("ciudad",))
+        assert store.save(due, job) == "conflict"
+        assert store.get("lead-0000") == lead(0, ciudad="Cali")
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            {"SS": ["b", "a"]},
+            {"NS": ["2", "1.5"]},
+            {"BS": [b"\x01", b"\x00"]},
+            {"N": "0.12345678901234567890123456789"},
+            {"N": "1E+2"},
+            {"M": {"s": {"SS": ["x", "y"]}, "n": {"N": "3.14159265358979323846"}}},
+            {"B": b"\x00\xff"},
+        ],
+        ids=["SS", "NS", "BS", "long-decimal", "exponent", "map-of-set", "B"],
+    )
+    def test_values_read_are_matched_exactly(
+        self, ddb: DynamoDBClient, tables: Tables, value: dict[str, Any]
+    ) -> None:
+        """Sets (read as lists) and numbers beyond a float's digits still match what is stored."""
+        name = tables.leads()
+        put_raw(ddb, name, extra=value)
+        store = DynamoDBLeadStore(name, client=ddb)
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        job = LeadUpdate({}, {"promptVersion": "v1"}, NOW, watched=("extra",))
+        assert store.save(due, job) == "saved"
+        stored = ddb.get_item(TableName=name, Key={"leadId": {"S": "lead-0000"}})["Item"]
+        assert stored["extra"] == value
+
+    def test_set_changed_is_a_conflict(self, ddb: DynamoDBClient, tables: Tables) -> None:
+        """A string set that gained an element since the read is a conflict."""
+        name = tables.leads()
+        put_raw(ddb, name, extra={"SS": ["a", "b"]})
+        store = DynamoDBLeadStore(name, client=ddb)
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        put_raw(ddb, name, extra={"SS": ["a", "b", "c"]})
+        job = LeadUpdate({}, {"promptVersion": "v1"}, NOW, watched=("extra",))
+        assert store.save(due, job) == "conflict"
+
+    def test_hand_made_lead_with_a_set(self, ddb: DynamoDBClient, tables: Tables) -> None:
+        """A StoredLead built from plain values (a stream image) still matches a stored set."""
+        name = tables.leads()
+        put_raw(ddb, name, extra={"SS": ["b", "a"]})
+        store = DynamoDBLeadStore(name, client=ddb)
+        plain = StoredLead("lead-0000", store.get("lead-0000") or {})
+        assert plain.item["extra"] == ["a", "b"]
+        job = LeadUpdate({}, {"promptVersion": "v1"}, NOW, watched=("extra",))
+        assert store.save(plain, job) == "saved"
+
+    def test_hand_made_lead_with_a_long_decimal(self, ddb: DynamoDBClient, tables: Tables) -> None:
+        """A plain float cannot prove a 30-digit number unchanged: conflict, never a blind save."""
+        name = tables.leads()
+        put_raw(ddb, name, extra={"N": "0.12345678901234567890123456789"})
+        store = DynamoDBLeadStore(name, client=ddb)
+        plain = StoredLead("lead-0000", store.get("lead-0000") or {})
+        job = LeadUpdate({}, {"promptVersion": "v1"}, NOW, watched=("extra",))
+        assert store.save(plain, job) == "conflict"
+
+    def test_wire_is_not_in_the_repr(self, ddb: DynamoDBClient, tables: Tables) -> None:
+        """A StoredLead's repr shows neither its item's values nor its wire form."""
+        store = DynamoDBLeadStore(tables.leads([lead(0)]), client=ddb)
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        assert due.wire is not None
+        assert "JUAN" not in repr(due)
 
 
 class TestPut:
@@ -474,6 +627,63 @@ class TestPut:
         assert len(sleeps) == 7
         assert max(sleeps) <= 2.0
 
+    def test_partial_write_reports_which(self, ddb: DynamoDBClient, tables: Tables) -> None:
+        """The third of four batches fails: the error lists the 50 written and the 50 not."""
+        name = tables.leads()
+        faulty = FaultyBatches(ddb, fail_on_call=3)
+        store = DynamoDBLeadStore(name, client=cast("DynamoDBClient", faulty))
+        items = [lead(n) for n in range(100)]
+        ids = [item["leadId"] for item in items]
+        with pytest.raises(PartialWriteError) as info:
+            store.put(items)
+        error = info.value
+        assert isinstance(error, StorageError)
+        assert error.written == tuple(ids[:50])
+        assert error.failed == tuple(ids[50:])
+        stored = sorted(item["leadId"] for item in DynamoDBLeadStore(name, client=ddb).scan())
+        assert stored == ids[:50]
+        message = str(error)
+        assert "50 of 100" in message
+        assert "again" in message
+        assert "SECRETO" not in message
+        assert "JUAN" not in message
+        assert "lead-0050" not in message  # ids are in the attributes, not the message
+        # Importing again is safe: the same ids are replaced, nothing is doubled.
+        assert DynamoDBLeadStore(name, client=ddb).put(items) == 100
+        assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 100
+
+    def test_items_unprocessed_forever_are_reported(
+        self, ddb: DynamoDBClient, tables: Tables
+    ) -> None:
+        """Items left unprocessed after every retry are failed; the batches after them too."""
+        name = tables.leads()
+        stuck = {"lead-0030", "lead-0031", "lead-0049"}
+        faulty = FaultyBatches(ddb, unprocessed=stuck)
+        store = DynamoDBLeadStore(name, client=cast("DynamoDBClient", faulty))
+        store._sleep = lambda _s: None
+        items = [lead(n) for n in range(100)]
+        with pytest.raises(PartialWriteError) as info:
+            store.put(items)
+        error = info.value
+        expected_written = [f"lead-{n:04d}" for n in range(50) if f"lead-{n:04d}" not in stuck]
+        assert error.written == tuple(expected_written)
+        assert set(error.failed) == stuck | {f"lead-{n:04d}" for n in range(50, 100)}
+        assert len(error.written) + len(error.failed) == 100
+        stored = sorted(item["leadId"] for item in DynamoDBLeadStore(name, client=ddb).scan())
+        assert stored == expected_written
+        assert "47 of 100" in str(error)
+
+    def test_nothing_written_is_a_plain_storage_error(
+        self, ddb: DynamoDBClient, tables: Tables
+    ) -> None:
+        """When the first batch fails, nothing was written: a StorageError, not a partial one."""
+        name = tables.leads()
+        store = DynamoDBLeadStore(name, client=cast("DynamoDBClient", FaultyBatches(ddb, 1)))
+        with pytest.raises(StorageError) as info:
+            store.put([lead(n) for n in range(30)])
+        assert not isinstance(info.value, PartialWriteError)
+        assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 0
+
     def test_duplicate_ids_sent_once(self) -> None:
         """BatchWriteItem refuses one key twice: a batch carries the later item only."""
         client = stubbed_client()
@@ -508,6 +718,36 @@ class TestPut:
         store = DynamoDBLeadStore("leads", client=stubbed_client())
         with pytest.raises(ConfigurationError, match="item 1"):
             store.put([lead(0), bad])
+
+
+class FaultyBatches:
+    """A real client whose BatchWriteItem fails on one call, or never processes some leads."""
+
+    def __init__(
+        self, client: DynamoDBClient, fail_on_call: int = 0, unprocessed: set[str] | None = None
+    ) -> None:
+        self._client = client
+        self._fail_on_call = fail_on_call
+        self._unprocessed = unprocessed or set()
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_write_item(self, *, RequestItems: dict[str, list[Any]]) -> Any:
+        self.calls += 1
+        if self.calls == self._fail_on_call:
+            response: Any = {
+                "Error": {"Code": "InternalServerError", "Message": "SECRETO JUAN"},
+                "ResponseMetadata": {"HTTPStatusCode": 500},
+            }
+            raise ClientError(response, "BatchWriteItem")
+        ((table, requests),) = RequestItems.items()
+        kept = [r for r in requests if r["PutRequest"]["Item"]["leadId"]["S"] in self._unprocessed]
+        sent = [r for r in requests if r not in kept]
+        if sent:
+            self._client.batch_write_item(RequestItems={table: sent})
+        return {"UnprocessedItems": {table: kept} if kept else {}}
 
 
 class TestErrors:

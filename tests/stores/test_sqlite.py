@@ -229,8 +229,7 @@ class TestStreaming:
         assert store.rollback("bad") == 6
         due_ids = [d.lead_id for d in store.iter_due(now_ms=NOW, ttl_days=7)]
         assert due_ids == [f"lead-{n:04d}" for n in range(7) if n != 3]
-        item = store.get("lead-0000")
-        assert item == lead(0, updatedAt=NOW)
+        assert store.get("lead-0000") == lead(0)  # restored exactly: no updatedAt before
 
     def test_negative_limit(self, store: SQLiteLeadStore) -> None:
         """A negative limit is a configuration error."""
@@ -502,3 +501,207 @@ def _save_and_browse(store: SQLiteLeadStore, due: StoredLead, k: int) -> str:
     store.put([lead(1000 + k)])
     list(store.iter_due(now_ms=NOW, ttl_days=7, limit=3))
     return status
+
+
+SECRET = "SECRETO ÑOÑO"
+
+
+def write_raw_row(db: Path, lead_id: bytes | str, item: bytes) -> None:
+    """Store bytes as TEXT, as a tool writing another encoding would: no check by SQLite."""
+    conn = raw(db)
+    try:
+        conn.execute(
+            "INSERT INTO leads (lead_id, item) VALUES (CAST(? AS TEXT), CAST(? AS TEXT))",
+            (lead_id.encode() if isinstance(lead_id, str) else lead_id, item),
+        )
+    finally:
+        conn.close()
+
+
+def latin1_item(lead_id: str) -> bytes:
+    """A lead's JSON in Latin-1: invalid UTF-8, and personal data in it."""
+    return json.dumps({"leadId": lead_id, "nombres": SECRET}, ensure_ascii=False).encode("latin-1")
+
+
+class TestUndecodableRows:
+    """A row that cannot be decoded is skipped by name, never quoted, and blocks no other lead."""
+
+    @pytest.fixture
+    def broken(self, db: Path) -> Iterator[SQLiteLeadStore]:
+        with SQLiteLeadStore(db, page_size=2) as store:
+            store.put([lead(n) for n in range(5)])
+            write_raw_row(db, "lead-0002x", latin1_item("lead-0002x"))
+            yield store
+
+    def test_scan_skips_and_names_the_lead(
+        self, broken: SQLiteLeadStore, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """scan yields every other lead; the warning names the id and the problem only."""
+        caplog.set_level("WARNING", logger="llm_normalize.stores.sqlite")
+        ids = [item["leadId"] for item in broken.scan()]
+        assert ids == [f"lead-{n:04d}" for n in range(5)]
+        assert "lead-0002x" in caplog.text
+        assert "UTF-8" in caplog.text
+        assert "SECRETO" not in caplog.text
+        assert broken.unreadable == ("lead-0002x",)
+
+    def test_iter_due_skips_and_counts_within_limit(self, broken: SQLiteLeadStore) -> None:
+        """iter_due skips the row, and a limit still hands out that many readable leads."""
+        due = [d.lead_id for d in broken.iter_due(now_ms=NOW, ttl_days=7, limit=4)]
+        assert due == ["lead-0000", "lead-0001", "lead-0002", "lead-0003"]
+        due = [d.lead_id for d in broken.iter_due(now_ms=NOW, ttl_days=7)]
+        assert len(due) == 5
+        assert broken.unreadable == ("lead-0002x",)
+
+    def test_get_names_the_lead_not_the_bytes(self, broken: SQLiteLeadStore) -> None:
+        """get of the broken row raises StorageError naming the lead, with no value in it."""
+        with pytest.raises(StorageError) as info:
+            broken.get("lead-0002x")
+        message = str(info.value)
+        assert "'lead-0002x'" in message
+        assert "UTF-8" in message
+        assert "SECRETO" not in message
+        assert "SECRETO" not in repr(info.value.__cause__)
+
+    def test_rollback_skips_it(self, broken: SQLiteLeadStore) -> None:
+        """Rollback goes past a row it cannot read."""
+        for due in broken.iter_due(now_ms=NOW, ttl_days=7):
+            assert broken.save(due, update()) == "saved"
+        assert broken.rollback("v1") == 5
+
+    def test_save_of_a_lead_broken_since_read_is_a_conflict(
+        self, store: SQLiteLeadStore, db: Path
+    ) -> None:
+        """A lead whose row became unreadable after the read is not overwritten."""
+        store.put([lead(0)])
+        [due] = store.iter_due(now_ms=NOW, ttl_days=7)
+        conn = raw(db)
+        try:
+            conn.execute(
+                "UPDATE leads SET item = CAST(? AS TEXT) WHERE lead_id = 'lead-0000'",
+                (latin1_item("lead-0000"),),
+            )
+        finally:
+            conn.close()
+        assert store.save(due, update()) == "conflict"
+
+    def test_undecodable_lead_id(self, store: SQLiteLeadStore, db: Path) -> None:
+        """A lead id that is not UTF-8 is skipped too, named with escapes, and paging goes on."""
+        store.put([lead(0), lead(1)])
+        write_raw_row(db, b"lead-0000\xff", b'{"leadId": "x"}')
+        assert [i["leadId"] for i in store.scan()] == ["lead-0000", "lead-0001"]
+        assert store.unreadable == ("lead-0000\\xff",)
+
+    @pytest.mark.parametrize(
+        ("text", "problem"), [("{not json", "not valid JSON"), ("[1]", "not a JSON object")]
+    )
+    def test_bad_json_is_skipped(
+        self, store: SQLiteLeadStore, db: Path, text: str, problem: str
+    ) -> None:
+        """An item that is not a JSON object is skipped by scan, and named by get."""
+        store.put([lead(0)])
+        write_raw_row(db, "bad", text.encode())
+        assert [i["leadId"] for i in store.scan()] == ["lead-0000"]
+        with pytest.raises(StorageError, match=problem):
+            store.get("bad")
+
+    def test_unreadable_config_names_no_value(self, store: SQLiteLeadStore, db: Path) -> None:
+        """A config item that is not UTF-8 is a StorageError without its bytes."""
+        conn = raw(db)
+        try:
+            conn.execute(
+                "INSERT INTO config (config_id, item) VALUES ('normalization-settings', "
+                "CAST(? AS TEXT))",
+                (json.dumps({"secret": SECRET}, ensure_ascii=False).encode("latin-1"),),
+            )
+        finally:
+            conn.close()
+        with pytest.raises(StorageError) as info:
+            store.load_config()
+        assert "SECRETO" not in str(info.value)
+
+
+class TestCommandLineOnUndecodableRows:
+    """run, export and report go on past a broken row and never print its bytes."""
+
+    @pytest.fixture
+    def url(self, db: Path) -> str:
+        with SQLiteLeadStore(db) as store:
+            store.put([lead(0), lead(1)])
+        write_raw_row(db, "broken", latin1_item("broken"))
+        return f"sqlite:///{db}"
+
+    @pytest.mark.parametrize(
+        "command",
+        [
+            ["run", "--no-progress"],
+            ["export", "-o", "-"],
+            ["report", "--no-values", "--json"],
+        ],
+        ids=["run", "export", "report"],
+    )
+    def test_command(
+        self,
+        url: str,
+        command: list[str],
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The command succeeds on the other leads; nothing it prints holds the stored bytes."""
+        from llm_normalize.cli import main
+
+        monkeypatch.chdir(tmp_path)
+        caplog.set_level("WARNING")
+        status = main([command[0], "--store", url, *command[1:]])
+        out, err = capsys.readouterr()
+        printed = out + err + caplog.text
+        assert status == 0, err
+        assert "SECRETO" not in printed
+        assert "ÑOÑO" not in printed
+        assert "Could not decode" not in printed
+        assert "broken" in caplog.text
+        if command[0] == "export":
+            assert [json.loads(line)["leadId"] for line in out.splitlines()] == [
+                "lead-0000",
+                "lead-0001",
+            ]
+
+
+class TestFileMode:
+    """The database holds personal data: only its owner may read it."""
+
+    def test_new_database_is_private(self, tmp_path: Path) -> None:
+        """A new file, its WAL and its shared-memory file are created 0600."""
+        db = tmp_path / "new.db"
+        with SQLiteLeadStore(db) as store:
+            store.put([lead(0)])
+            store.save(next(iter(store.iter_due(now_ms=NOW, ttl_days=7))), update())
+            made = [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists()]
+            assert len(made) == 3
+            for path in made:
+                assert path.stat().st_mode & 0o777 == 0o600, path.name
+
+    def test_new_database_in_new_directories(self, tmp_path: Path) -> None:
+        """A file created with its parent directories is 0600 too."""
+        db = tmp_path / "a" / "b" / "leads.db"
+        SQLiteLeadStore(db).close()
+        assert db.stat().st_mode & 0o777 == 0o600
+
+    def test_existing_file_keeps_its_mode(self, tmp_path: Path) -> None:
+        """A database the user created keeps the mode the user gave it."""
+        db = tmp_path / "shared.db"
+        SQLiteLeadStore(db).close()
+        db.chmod(0o640)
+        with SQLiteLeadStore(db) as store:
+            store.put([lead(0)])
+        assert db.stat().st_mode & 0o777 == 0o640
+
+    def test_open_store_url(self, tmp_path: Path) -> None:
+        """A store opened by URL (the CLI's way) is created 0600."""
+        from llm_normalize.stores import open_store
+
+        db = tmp_path / "cli.db"
+        open_store(f"sqlite:///{db}").close()
+        assert db.stat().st_mode & 0o777 == 0o600

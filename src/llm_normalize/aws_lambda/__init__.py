@@ -12,7 +12,8 @@ Point the function at ``llm_normalize.aws_lambda.handler`` and install the ``lam
 | SQS, bodies ``{"leadIds": [...]}`` or ``{"leadId": "..."}`` | normalizes those leads (when due, or with ``"forceAll": true``) | ``{"batchItemFailures": [...]}`` (message ids) |
 
 No loops: a stream MODIFY that changed only what normalization writes (``normalizedData``,
-``normalizedAt``, ``updatedAt``, ``normalizationMeta``), i.e. our own write-back, is ignored.
+``normalizedAt``, ``updatedAt``, ``normalizationMeta``, ``normalizationPrevious``), i.e. our own
+write-back or a rollback, is ignored.
 
 Deadline: each invocation passes its own ``stop_when`` to its runs: "less than
 ``STOP_BEFORE_TIMEOUT_MS`` left" (never more than half the time the invocation started

@@ -24,7 +24,9 @@ from llm_normalize.aws_lambda.events import (
     parse_stream_record,
     stream_verdict,
 )
-from llm_normalize.aws_lambda.telemetry import log_failure
+from llm_normalize.aws_lambda.invocation import InvocationError
+from llm_normalize.aws_lambda.telemetry import log_failure, safe_error
+from llm_normalize.exceptions import ModelFailedError
 from llm_normalize.job import effective_config as layered_config
 from llm_normalize.job import process_leads
 from llm_normalize.stores.base import StoredLead, needs_normalization
@@ -245,6 +247,13 @@ def normalize_leads(
             stop_when=invocation.stop_when,
             on_status=settled.__setitem__,
         )
+    except ModelFailedError as exc:
+        # The model cannot be used: trying the leads one by one would only fail again. The
+        # invocation fails (its alarm fires) and the batch comes back; the leads saved
+        # before the failure were fully decided, and their saves hold.
+        invocation.errors += 1
+        log_failure("the model cannot be used; the batch fails", exc)
+        raise InvocationError(f"the model cannot be used: {safe_error(exc)}") from None
     except Exception as exc:
         invocation.errors += 1
         log_failure("normalizing a batch failed; trying its leads one by one", exc)

@@ -14,6 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from llm_normalize.aws_lambda.telemetry import (
+    METRIC_LEADS_DEFERRED,
+    METRIC_MODEL_THROTTLES,
+    scheduled_run_metrics,
+)
+from llm_normalize.deadline import Deadline
 from llm_normalize.report import RunReport
 
 if TYPE_CHECKING:
@@ -97,16 +103,17 @@ def deadline(
     stop_before_timeout_ms: int,
     api_deadline_ms: int,
 ) -> Callable[[], bool] | None:
-    """The invocation's ``stop_when``, or `None` when no deadline applies.
+    """The invocation's ``stop_when``, a `Deadline`, or `None` when no deadline applies.
 
     It says stop when less than `stop_before_timeout_ms` is left, and for API requests also
-    `api_deadline_ms` after `started`.
+    `api_deadline_ms` after `started`; as a `Deadline` it also bounds each model call's
+    timeout and retry waits by the time left.
 
     The threshold is at most half the time the invocation started with: one near the whole
     timeout would stop every call before it starts, and a stream or queue would then deliver
     the same records forever.
     """
-    checks: list[Callable[[], bool]] = []
+    checks: list[Deadline] = []
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining):
         threshold = stop_before_timeout_ms
@@ -117,13 +124,11 @@ def deadline(
                 "STOP_BEFORE_TIMEOUT_MS is more than half the invocation's time; using half",
                 extra={"stop_before_timeout_ms": threshold},
             )
-        checks.append(lambda: int(remaining()) < threshold)
+        checks.append(Deadline(lambda: (int(remaining()) - threshold) / 1000))
     if kind in ("api_rest", "api_http"):
         budget_s = api_deadline_ms / 1000
-        checks.append(lambda: time.monotonic() - started >= budget_s)
-    if not checks:
-        return None
-    return lambda: any(check() for check in checks)
+        checks.append(Deadline(lambda: budget_s - (time.monotonic() - started)))
+    return Deadline.combine(*checks)
 
 
 def publish(telemetry: Telemetry, invocation: Invocation) -> None:
@@ -146,6 +151,10 @@ def publish(telemetry: Telemetry, invocation: Invocation) -> None:
             },
         )
         metrics = _metrics(summary, errors, invocation.failed_items, duration_ms)
+        if invocation.kind == "schedule":
+            # A run that raised appended no report, and counted an error.
+            completed = bool(invocation.reports) and invocation.errors == 0
+            metrics += scheduled_run_metrics(completed=completed)
         telemetry.emit(metrics, {"trigger": invocation.kind})
     except Exception as exc:  # metrics must never turn a good invocation into a failed one
         logger.error("publishing metrics failed", extra={"error_type": type(exc).__name__})
@@ -157,13 +166,14 @@ def _metrics(
     metrics: list[Metric] = [
         ("LeadsProcessed", "Count", summary.records_saved),
         ("LeadsSkipped", "Count", summary.records_skipped),
-        ("LeadsDeferred", "Count", summary.records_deferred),
+        (METRIC_LEADS_DEFERRED, "Count", summary.records_deferred),
         ("NormalizationErrors", "Count", errors),
         ("BatchItemFailures", "Count", failed_items),
         ("Duration", "Milliseconds", duration_ms),
         ("InputTokens", "Count", summary.input_tokens),
         ("OutputTokens", "Count", summary.output_tokens),
         ("ModelCalls", "Count", summary.model_calls),
+        (METRIC_MODEL_THROTTLES, "Count", summary.throttled),
         ("CacheHits", "Count", summary.cache_hits),
     ]
     if summary.estimated_cost_usd is not None:

@@ -12,7 +12,12 @@ module is.
 
 Logs and metrics carry ids, counts, field names and error types, never a field value:
 `safe_error` and `log_failure` describe an exception without its message unless it is one
-of the library's own (those are PII-free by design).
+of the library's own (those are PII-free by design). botocore's, boto3's, urllib3's and
+s3transfer's loggers (`QUIET_LOGGERS`) stay at ``INFO`` or above whatever the log level, so
+``AWS_LAMBDA_LOG_LEVEL=DEBUG`` never prints DynamoDB items or prompts.
+
+`scheduled_run_metrics` is the daily heartbeat: the reference template alarms when no
+scheduled run completed in a day, and on any failed one.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_METRICS_NAMESPACE",
     "DEFAULT_SERVICE",
+    "METRIC_LEADS_DEFERRED",
+    "METRIC_MODEL_THROTTLES",
+    "METRIC_SCHEDULED_RUN_COMPLETED",
+    "METRIC_SCHEDULED_RUN_FAILED",
+    "QUIET_LOGGERS",
     "Metric",
     "Telemetry",
     "TelemetryMode",
@@ -44,6 +54,7 @@ __all__ = [
     "log_failure",
     "make_telemetry",
     "safe_error",
+    "scheduled_run_metrics",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +73,24 @@ DEFAULT_SERVICE: Final = "llm-normalize"
 
 DEFAULT_METRICS_NAMESPACE: Final = "LlmNormalize"
 """The CloudWatch namespace when ``POWERTOOLS_METRICS_NAMESPACE`` is unset."""
+
+# The metrics the reference template's alarms watch (deploy/template.yaml; a test checks
+# that the names there are these).
+METRIC_SCHEDULED_RUN_COMPLETED: Final = "ScheduledRunCompleted"
+"""1 when a scheduled invocation's run completed, else 0: the daily heartbeat."""
+
+METRIC_SCHEDULED_RUN_FAILED: Final = "ScheduledRunFailed"
+"""1 when a scheduled invocation failed, else 0."""
+
+METRIC_LEADS_DEFERRED: Final = "LeadsDeferred"
+"""Leads left untouched and due for the next run (``records_deferred`` of the report)."""
+
+METRIC_MODEL_THROTTLES: Final = "ModelThrottles"
+"""Model calls refused by the service's rate limit (``throttled`` of the report)."""
+
+QUIET_LOGGERS: Final = ("botocore", "boto3", "urllib3", "s3transfer")
+"""Loggers kept at ``INFO`` or above whatever the log level: at ``DEBUG`` they print request
+and response bodies (DynamoDB items, prompts), which hold personal data."""
 
 _LIBRARY_LOGGER: Final = "llm_normalize"
 _LEVEL_VARIABLES: Final = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
@@ -114,13 +143,20 @@ class Telemetry:
         self.service = service
         self.namespace = namespace
         self._saved: tuple[int, bool] | None = None
+        self._saved_quiet: dict[str, int] = {}
         self._keys: list[str] = []
 
     def __repr__(self) -> str:
         return f"Telemetry(service={self.service!r}, namespace={self.namespace!r})"
 
     def install(self) -> None:
-        """Send the ``llm_normalize`` loggers' records to powertools' handler, and only there."""
+        """Send the ``llm_normalize`` loggers' records to powertools' handler, and only there.
+
+        Also keep the `QUIET_LOGGERS` (botocore, boto3, urllib3, s3transfer) at ``INFO`` or
+        above, whatever the log level: Lambda's runtime sets the root logger to
+        ``AWS_LAMBDA_LOG_LEVEL``, and at ``DEBUG`` botocore would log every request and
+        response body, DynamoDB items and prompts included.
+        """
         library = logging.getLogger(_LIBRARY_LOGGER)
         if self._saved is None:
             self._saved = (library.level, library.propagate)
@@ -128,6 +164,20 @@ class Telemetry:
             library.addHandler(self.handler)
         library.setLevel(self.level)
         library.propagate = False  # the Lambda runtime's root handler would print them again
+        for name in QUIET_LOGGERS:
+            quiet = logging.getLogger(name)
+            self._saved_quiet.setdefault(name, quiet.level)
+            quiet.setLevel(max(logging.INFO, self.level, self._saved_quiet[name]))
+        # A child logger with a level of its own (botocore.parsers set to DEBUG, say) would
+        # still log its bodies: raise those to INFO too.
+        for name, child in list(logging.Logger.manager.loggerDict.items()):
+            if (
+                isinstance(child, logging.Logger)
+                and name.startswith(tuple(f"{quiet}." for quiet in QUIET_LOGGERS))
+                and logging.NOTSET < child.level < logging.INFO
+            ):
+                self._saved_quiet.setdefault(name, child.level)
+                child.setLevel(logging.INFO)
 
     def uninstall(self) -> None:
         """Undo `install`."""
@@ -137,6 +187,9 @@ class Telemetry:
             library.setLevel(self._saved[0])
             library.propagate = self._saved[1]
             self._saved = None
+        for name, level in self._saved_quiet.items():
+            logging.getLogger(name).setLevel(level)
+        self._saved_quiet = {}
 
     def start(self, keys: Mapping[str, Any]) -> None:
         """Add the invocation's keys to every log line."""
@@ -211,6 +264,19 @@ def _log_level() -> int:
     if level is None:
         raise ConfigurationError("the log level must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+def scheduled_run_metrics(*, completed: bool) -> list[Metric]:
+    """The heartbeat metrics of a scheduled invocation: completed, or failed.
+
+    Both are sent with every scheduled invocation (one of them 1, the other 0), so the
+    template's alarm on failed runs has data, and its heartbeat alarm, which treats missing
+    data as breaching, fires when no scheduled run completed in a day.
+    """
+    return [
+        (METRIC_SCHEDULED_RUN_COMPLETED, "Count", 1 if completed else 0),
+        (METRIC_SCHEDULED_RUN_FAILED, "Count", 0 if completed else 1),
+    ]
 
 
 def context_keys(

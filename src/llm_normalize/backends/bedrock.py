@@ -32,6 +32,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast, get_args
@@ -143,14 +145,18 @@ class BedrockBackend:
         if client is None:
             import boto3.session  # boto3 costs ~200 ms: only when used
 
-            client = _build_client(
+            maker = _ClientMaker(
                 boto3.session.Session(),
                 region_name=region_name,
                 endpoint_url=endpoint_url,
-                read_timeout_s=read_timeout_s,
                 connect_timeout_s=connect_timeout_s,
             )
+            client = maker.client(read_timeout_s)
+            self._maker: _ClientMaker | None = maker
+        else:
+            self._maker = None
         self._client = client
+        self._read_timeout_s = read_timeout_s
 
     @classmethod
     def from_session(
@@ -175,14 +181,16 @@ class BedrockBackend:
             >>> BedrockBackend.from_session(boto3.Session(profile_name="etl"))  # doctest: +SKIP
         """
         _check_settings(model_id, api, read_timeout_s, connect_timeout_s)
-        client = _build_client(
+        maker = _ClientMaker(
             session,
             region_name=region_name,
             endpoint_url=endpoint_url,
-            read_timeout_s=read_timeout_s,
             connect_timeout_s=connect_timeout_s,
         )
-        return cls(model_id, client=client, api=api)
+        backend = cls(model_id, client=maker.client(read_timeout_s), api=api)
+        backend._maker = maker
+        backend._read_timeout_s = read_timeout_s
+        return backend
 
     @property
     def model_id(self) -> str:
@@ -210,7 +218,10 @@ class BedrockBackend:
         Raises:
             ConfigurationError: An empty `model_id`.
         """
-        return type(self)(model_id, client=self._client, api=self._api)
+        other = type(self)(model_id, client=self._client, api=self._api)
+        other._maker = self._maker
+        other._read_timeout_s = self._read_timeout_s
+        return other
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         """Send `request` to the model with one HTTP call and return its answer.
@@ -234,7 +245,9 @@ class BedrockBackend:
         except (BackendError, ResponseParseError):
             raise
         except Exception as exc:
-            _raise_translated(exc, operation, self._model_id)
+            region = getattr(getattr(self._client, "meta", None), "region_name", None)
+            where = f"{self._model_id} in {region}" if region else self._model_id
+            _raise_translated(exc, operation, where)
         latency_s = time.perf_counter() - started
         response = dataclasses.replace(response, latency_s=latency_s)
         logger.debug(
@@ -248,11 +261,23 @@ class BedrockBackend:
         )
         return response
 
+    def _client_for(self, request: ModelRequest) -> BedrockRuntimeClient:
+        """The client whose read timeout fits the request's `timeout_s` (the run's time left).
+
+        botocore sets timeouts per client, so a backend that built its own client keeps one
+        per whole second of shorter timeout. An injected client keeps its own timeouts: the
+        model pass then stops waiting for the call at the deadline instead.
+        """
+        timeout = request.timeout_s
+        if timeout is None or self._maker is None or timeout >= self._read_timeout_s:
+            return self._client
+        return self._maker.client(max(1, math.ceil(timeout)))
+
     # -- InvokeModel ------------------------------------------------------------------
 
     def _invoke(self, request: ModelRequest) -> ModelResponse:
         body = _invoke_body(request)
-        result = self._client.invoke_model(
+        result = self._client_for(request).invoke_model(
             modelId=self._model_id,
             # ASCII-escaped JSON: a lone surrogate in the text cannot break the encoding.
             body=json.dumps(body, default=_json_default).encode("ascii"),
@@ -300,7 +325,7 @@ class BedrockBackend:
     # -- Converse ---------------------------------------------------------------------
 
     def _converse(self, request: ModelRequest) -> ModelResponse:
-        result = self._client.converse(**_converse_params(self._model_id, request))
+        result = self._client_for(request).converse(**_converse_params(self._model_id, request))
         return self._parse_converse(result, request)
 
     def _parse_converse(
@@ -402,6 +427,39 @@ def _check_settings(
         raise ConfigurationError("read_timeout_s and connect_timeout_s must be positive")
 
 
+class _ClientMaker:
+    """Builds the backend's clients (one per read timeout), thread-safely, from one session."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        region_name: str | None,
+        endpoint_url: str | None,
+        connect_timeout_s: float,
+    ) -> None:
+        self._session = session
+        self._region_name = region_name
+        self._endpoint_url = endpoint_url
+        self._connect_timeout_s = connect_timeout_s
+        self._clients: dict[float, BedrockRuntimeClient] = {}
+        self._lock = threading.Lock()  # boto3 sessions are not thread-safe
+
+    def client(self, read_timeout_s: float) -> BedrockRuntimeClient:
+        with self._lock:
+            client = self._clients.get(read_timeout_s)
+            if client is None:
+                client = _build_client(
+                    self._session,
+                    region_name=self._region_name,
+                    endpoint_url=self._endpoint_url,
+                    read_timeout_s=read_timeout_s,
+                    connect_timeout_s=self._connect_timeout_s,
+                )
+                self._clients[read_timeout_s] = client
+            return client
+
+
 def _build_client(
     session: Session,
     *,
@@ -431,6 +489,7 @@ def _build_client(
 
 
 def _raise_translated(exc: Exception, operation: str, model_id: str) -> NoReturn:
+    # `model_id` names the model and its region: "anthropic.claude-... in us-east-1".
     """Raise the `BackendError` for a boto3 / botocore failure, chained to it."""
     from botocore import exceptions as bx  # loaded with the client already
 

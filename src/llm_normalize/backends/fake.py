@@ -34,7 +34,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
-from llm_normalize.exceptions import BackendThrottledError, ConfigurationError
+from llm_normalize.exceptions import (
+    BackendThrottledError,
+    BackendTimeoutError,
+    ConfigurationError,
+)
 from llm_normalize.messages import (
     ModelRequest,
     ModelResponse,
@@ -58,7 +62,8 @@ class FakeBackend:
             and text otherwise; a `ModelResponse` is returned as it is, with `model_id`
             filled in when empty.
         latency_s: Seconds each call takes (slept through `sleep`), except throttled calls,
-            which fail at once as the real service's do.
+            which fail at once as the real service's do. A request whose `timeout_s` is
+            shorter waits that long, then raises `BackendTimeoutError`.
         requests_per_second: At most this many calls are answered in any one-second window
             (for a rate below 1, one call per ``1 / rate`` seconds); a call past the limit
             raises `BackendThrottledError` and does not count. `None`: no limit.
@@ -185,6 +190,14 @@ class FakeBackend:
                 code="ThrottlingException",
             )
         if self._latency_s:
+            timeout = request.timeout_s
+            if timeout is not None and timeout < self._latency_s:
+                # As a real client's read timeout would: wait that long, then give up.
+                self._sleep(max(timeout, 0.0))
+                raise BackendTimeoutError(
+                    f"the fake model took longer than the call's {timeout:.3f} s timeout",
+                    code="ReadTimeoutError",
+                )
             self._sleep(self._latency_s)
         if fault is not None:
             raise fault

@@ -16,6 +16,10 @@ together do not come back together.
 When the attempts run out, the last error is raised with ``.attempts`` set to how many
 requests were sent.
 
+A deadline (``deadline=``, a `llm_normalize.deadline.Deadline`) is never waited past: when the
+next backoff would end after it, or it has passed, `DeadlineExceededError` is raised instead
+of waiting, chained to the last error.
+
 tenacity is imported on the first call, not with this module (it costs ~40 ms).
 """
 
@@ -27,7 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from llm_normalize.backends.base import Backend, ModelRequest, ModelResponse
-from llm_normalize.exceptions import BackendError, ConfigurationError
+from llm_normalize.deadline import StopWhen, time_left
+from llm_normalize.exceptions import BackendError, ConfigurationError, DeadlineExceededError
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
@@ -38,6 +43,10 @@ T = TypeVar("T")
 
 OnRetry = Callable[[BaseException, int], None]
 """Called before each wait with the error and the number of the attempt that failed (1-based)."""
+
+
+class _NoTimeLeft(Exception):
+    """Raised by the wait when it would end past the deadline."""
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -78,17 +87,26 @@ class RetryPolicy:
         if self.max_wait_s < self.initial_wait_s:
             raise ConfigurationError("max_wait_s must be at least initial_wait_s")
 
-    def call(self, fn: Callable[[], T], *, on_retry: OnRetry | None = None) -> T:
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        on_retry: OnRetry | None = None,
+        deadline: StopWhen | None = None,
+    ) -> T:
         """Call `fn` until it succeeds, retrying retryable `BackendError` instances with backoff.
 
         Args:
             fn: The attempt; called once per attempt, from the calling thread.
             on_retry: Called before each wait as ``on_retry(error, attempt_number)``.
+            deadline: No wait ends past it (a `Deadline` knows its time left; a plain
+                check is asked before each wait).
 
         Returns:
             What `fn` returned.
 
         Raises:
+            DeadlineExceededError: The next wait would end past `deadline`.
             BackendError: The last error, when it is not retryable or the attempts ran out;
                 its ``attempts`` says how many times `fn` was called.
         """
@@ -101,11 +119,20 @@ class RetryPolicy:
             attempts += 1
             return fn()
 
+        last_error: BaseException | None = None
+
         def before_sleep(state: RetryCallState) -> None:
-            if on_retry is not None and state.outcome is not None:
-                error = state.outcome.exception()
-                if error is not None:
-                    on_retry(error, state.attempt_number)
+            nonlocal last_error
+            if state.outcome is not None:
+                last_error = state.outcome.exception()
+
+        def sleep(seconds: float) -> None:
+            left = time_left(deadline)
+            if (left is not None and seconds >= left) or (deadline is not None and deadline()):
+                raise _NoTimeLeft
+            if on_retry is not None and last_error is not None:
+                on_retry(last_error, attempts)
+            self.sleep(seconds)
 
         # A new Retrying per call: its statistics and state are per call, so one policy is
         # safe to share between threads.
@@ -117,7 +144,7 @@ class RetryPolicy:
             + tenacity.wait_random(0, self.jitter_s),
             retry=tenacity.retry_if_exception(_is_retryable),
             before_sleep=before_sleep,
-            sleep=self.sleep,
+            sleep=sleep,
             reraise=True,
         )
         try:
@@ -125,6 +152,11 @@ class RetryPolicy:
         except BackendError as exc:
             exc.attempts = attempts
             raise
+        except _NoTimeLeft:
+            error = DeadlineExceededError(
+                "the run's deadline leaves no time to retry the model call", attempts=attempts
+            )
+            raise error from last_error
 
 
 class RetryingBackend:

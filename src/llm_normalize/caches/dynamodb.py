@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from llm_normalize._dynamodb import (
     check_table_name,
@@ -24,9 +24,10 @@ from llm_normalize._dynamodb import (
     create_table,
     error_kind,
     is_setup_error,
+    scan_pages,
     translate_errors,
 )
-from llm_normalize.caches.base import CacheKey
+from llm_normalize.caches.base import CacheKey, check_prompt_version
 from llm_normalize.exceptions import ConfigurationError, StorageError
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ logger = logging.getLogger(__name__)
 _CACHE_KEY: Final = "cacheKey"
 _CACHE_VALUE: Final = "value"
 _CACHE_EXPIRES: Final = "expiresAt"
+_PROMPT_VERSION: Final = "promptVersion"
 _SECONDS_PER_DAY: Final = 86_400
+_BATCH_WRITE_MAX: Final = 25  # DynamoDB's limit of requests per BatchWriteItem
+_DELETE_ATTEMPTS: Final = 8
 
 
 class DynamoDBValueCache:
@@ -53,7 +57,8 @@ class DynamoDBValueCache:
 
     A cache must not stop a run: `get` and `set` log the error code and miss (or skip the
     write) when DynamoDB throttles, fails or refuses a value. They raise only when the cache
-    is set up wrongly (no such table, no permission, no credentials).
+    is set up wrongly (no such table, no permission, no credentials). `purge` (a rollback's
+    clean-up) raises on any failure, so a rollback never passes with the bad answers kept.
 
     Thread-safe: boto3 clients are, and the counters are locked.
 
@@ -185,12 +190,94 @@ class DynamoDBValueCache:
                         _CACHE_KEY: {"S": self.hash_key(key)},
                         _CACHE_VALUE: {"S": value},
                         "field": {"S": field},
-                        "promptVersion": {"S": prompt_version},
+                        _PROMPT_VERSION: {"S": prompt_version},
                         _CACHE_EXPIRES: {"N": str(expires_at)},
                     },
                 )
         except StorageError as exc:
             self._tolerate("PutItem", exc)
+
+    def purge(
+        self,
+        prompt_version: str,
+        *,
+        page_size: int = 1000,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> int:
+        """Delete every entry of `prompt_version` (any model); return how many were deleted.
+
+        A Scan filtered on ``promptVersion`` (equal to `prompt_version`, or beginning with
+        ``"<prompt_version>@"``), page by page, with strongly consistent reads, and a
+        BatchWriteItem of deletes for each 25 entries found; deletes DynamoDB leaves
+        unprocessed are sent again, with short waits, up to 8 times. A Scan reads the whole
+        table (its read cost is the table's size), so purge only on a rollback. Needs
+        ``dynamodb:Scan`` and ``dynamodb:BatchWriteItem`` on the table.
+
+        Args:
+            prompt_version: The prompt version to forget (a run report's ``prompt_version``),
+                or a full ``"<prompt_version>@<model id>"`` for one model's entries.
+            page_size: Items the Scan reads per page.
+            sleep: Waits between attempts (tests pass a no-op).
+
+        Raises:
+            ConfigurationError: `prompt_version` is empty or `page_size` not positive.
+            StorageError: A request failed, or deletes were still unprocessed after the
+                retries (the message says how many entries were deleted: run it again).
+
+        Examples:
+            >>> DynamoDBValueCache("llm-normalize-cache").purge(report.prompt_version)  # doctest: +SKIP
+            412
+        """
+        version = check_prompt_version(prompt_version)
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ConfigurationError("page_size must be a positive whole number")
+        params = {
+            "TableName": self._table,
+            "ProjectionExpression": "#key",
+            "FilterExpression": "#version = :version OR begins_with(#version, :prefix)",
+            "ExpressionAttributeNames": {"#key": _CACHE_KEY, "#version": _PROMPT_VERSION},
+            "ExpressionAttributeValues": {
+                ":version": {"S": version},
+                ":prefix": {"S": f"{version}@"},
+            },
+            "ConsistentRead": True,
+            "Limit": page_size,
+        }
+        found = deleted = 0
+        for page in scan_pages(self._client, params):
+            keys = [{_CACHE_KEY: item[_CACHE_KEY]} for item in page if _CACHE_KEY in item]
+            for start in range(0, len(keys), _BATCH_WRITE_MAX):
+                chunk = keys[start : start + _BATCH_WRITE_MAX]
+                found += len(chunk)
+                left = self._delete(chunk, sleep)
+                deleted += len(chunk) - left
+                if left:
+                    raise StorageError(
+                        f"value cache purge of prompt version {version!r} on table "
+                        f"{self._table!r} removed {deleted} of {found} entries found so far: "
+                        f"DynamoDB left {left} deletes unprocessed after {_DELETE_ATTEMPTS} "
+                        "attempts (throttled); run the purge again"
+                    )
+        logger.info(
+            "value cache purge of prompt version %s on %s: %d entries deleted",
+            version,
+            self._table,
+            deleted,
+        )
+        return deleted
+
+    def _delete(self, keys: list[dict[str, Any]], sleep: Callable[[float], None]) -> int:
+        """Delete `keys` in one BatchWriteItem, again for what is unprocessed; return what is left."""
+        pending: list[Any] = [{"DeleteRequest": {"Key": key}} for key in keys]
+        for attempt in range(_DELETE_ATTEMPTS):
+            if attempt:
+                sleep(min(0.05 * 2**attempt, 2.0))
+            with translate_errors("BatchWriteItem", self._table):
+                response = self._client.batch_write_item(RequestItems={self._table: pending})
+            pending = list(response.get("UnprocessedItems", {}).get(self._table, []))
+            if not pending:
+                return 0
+        return len(pending)
 
     def _tolerate(self, operation: str, exc: StorageError) -> None:
         """Log a transient failure and return; re-raise a setup problem (no table, no permission)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from llm_normalize.caches.base import CacheKey
+from llm_normalize.caches.base import CacheKey, check_prompt_version, matches_prompt_version
 from llm_normalize.exceptions import ConfigurationError
 
 __all__ = ["LRUCache", "NullCache"]
@@ -103,6 +103,28 @@ class LRUCache:
             self._hits = 0
             self._misses = 0
 
+    def purge(self, prompt_version: str) -> int:
+        """Remove every entry of `prompt_version` (any model); return how many.
+
+        See `llm_normalize.caches.PurgeableCache.purge`. The counters are kept.
+
+        Raises:
+            ConfigurationError: `prompt_version` is empty or not a string.
+
+        Examples:
+            >>> cache = LRUCache()
+            >>> cache.set(("ciudad", "bogota", "v1@model"), "Bogotá D.C.")
+            >>> cache.set(("ciudad", "bogota", "v2@model"), "Bogotá")
+            >>> cache.purge("v1")
+            1
+        """
+        version = check_prompt_version(prompt_version)
+        with self._lock:
+            doomed = [key for key in self._entries if matches_prompt_version(key[2], version)]
+            for key in doomed:
+                del self._entries[key]
+        return len(doomed)
+
 
 class NullCache:
     """A `ValueCache` that stores nothing: every `get` misses.
@@ -144,3 +166,12 @@ class NullCache:
         """Reset the miss counter."""
         with self._lock:
             self._misses = 0
+
+    def purge(self, prompt_version: str) -> int:
+        """Remove nothing (nothing is stored); return 0.
+
+        Raises:
+            ConfigurationError: `prompt_version` is empty or not a string.
+        """
+        check_prompt_version(prompt_version)
+        return 0

@@ -2,6 +2,13 @@
 
 Every write goes to a temporary file beside the target and is moved in place only when it
 is complete, so a failed run never leaves half a file behind.
+
+The files hold personal data, so every file written here is readable by its owner only
+(mode 0600), whatever the umask: the temporary file is made 0600 before the first byte is
+written, and the move keeps that mode. A file that already exists is replaced, not
+rewritten, so it ends up 0600 too, even if it was more open before (a file an earlier
+version created world-readable is closed on the next write); ``chmod`` it afterwards to
+share it.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from llm_normalize.io.read import FileFormat
 from llm_normalize.records import (
     NORMALIZATION_META,
+    NORMALIZATION_PREVIOUS,
     NORMALIZED_AT,
     NORMALIZED_DATA,
     UPDATED_AT,
@@ -26,7 +34,17 @@ from llm_normalize.records import (
     normalization_meta,
 )
 
-__all__ = ["record_to_json", "write_csv", "write_items", "write_jsonl"]
+__all__ = [
+    "PRIVATE_FILE_MODE",
+    "record_to_json",
+    "write_csv",
+    "write_items",
+    "write_jsonl",
+    "write_text",
+]
+
+PRIVATE_FILE_MODE: Final = 0o600
+"""The mode of every file written here: read and write for its owner only."""
 
 
 def record_to_json(result: NormalizedRecord) -> dict[str, Any]:
@@ -47,12 +65,26 @@ def _atomic_writer(path: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
+        # mkstemp creates 0600 files already; say so explicitly, before any data is written,
+        # rather than rely on it.
+        if hasattr(os, "fchmod"):  # not on Windows, whose files have no such mode bits
+            os.fchmod(fd, PRIVATE_FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             yield stream
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: str | os.PathLike[str] | None, text: str) -> None:
+    """Write `text` to `path` (``None`` or ``-``: standard output), owner-only and atomically.
+
+    For files holding personal data, such as the quality report's HTML: the file is created
+    with mode 0600 and moved in place only when complete (see the module docstring).
+    """
+    with _atomic_writer(path) as stream:
+        stream.write(text)
 
 
 def write_jsonl(
@@ -117,7 +149,7 @@ def write_items(
                 count += 1
         return count
     rows = [dict(item) for item in items]
-    own = {NORMALIZED_DATA, NORMALIZATION_META, NORMALIZED_AT, UPDATED_AT}
+    own = {NORMALIZED_DATA, NORMALIZATION_META, NORMALIZED_AT, UPDATED_AT, NORMALIZATION_PREVIOUS}
     columns = list(dict.fromkeys(k for row in rows for k in row if k not in own))
     for extra in (NORMALIZED_AT, UPDATED_AT):
         if any(extra in row for row in rows):

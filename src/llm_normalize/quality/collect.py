@@ -11,14 +11,17 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from llm_normalize._names import field_key
 from llm_normalize.quality.models import SpotCheck, SpotCheckValue
 from llm_normalize.records import (
     LEAD_ID,
     NORMALIZATION_META,
+    NORMALIZATION_PREVIOUS,
+    NORMALIZED_AT,
     NORMALIZED_DATA,
+    UPDATED_AT,
     NormalizedRecord,
     normalization_meta,
 )
@@ -194,12 +197,18 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# What normalization writes: never taken for an original attribute.
+_OURS: Final = frozenset(
+    {NORMALIZED_DATA, NORMALIZATION_META, NORMALIZED_AT, UPDATED_AT, NORMALIZATION_PREVIOUS}
+)
+
+
 def _original(item: Mapping[str, Any], name: str) -> Any:
     if name in item:
         return item[name]
     key = field_key(name)
     for other, value in item.items():
-        if other not in (NORMALIZED_DATA, NORMALIZATION_META) and field_key(other) == key:
+        if other not in _OURS and field_key(other) == key:
             return value
     return None
 

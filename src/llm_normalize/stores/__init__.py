@@ -21,6 +21,7 @@ from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.stores.base import (
     LEAD_ID,
     NORMALIZATION_ATTRIBUTES,
+    NORMALIZATION_PREVIOUS,
     LeadStore,
     LeadUpdate,
     SaveStatus,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LEAD_ID",
     "NORMALIZATION_ATTRIBUTES",
+    "NORMALIZATION_PREVIOUS",
     "DynamoDBLeadStore",
     "LeadStore",
     "LeadUpdate",

@@ -5,7 +5,9 @@ Thin over boto3's low-level client, and a drop-in for the seed's tables: the sam
 (``configId: "normalization-settings"`` in ``awsrestart-normalization-config``).
 `DynamoDBLeadStore` selects with a paginated Scan with the seed's filter (optionally in
 parallel segments), saves with a conditional UpdateItem that never re-creates a deleted
-lead, and imports with BatchWriteItem, retrying unprocessed items. `create_leads_table`
+lead, rolls back with conditional UpdateItems that restore the state before a prompt
+version, and imports with BatchWriteItem, retrying unprocessed items and reporting which
+items a failed import wrote (`PartialWriteError`). `create_leads_table`
 and `create_config_table` (re-exported from `llm_normalize.stores.dynamodb_tables`) make
 the tables for local development and tests. `DynamoDBValueCache` and
 `create_cache_table` moved to `llm_normalize.caches.dynamodb` (the old import path
@@ -14,6 +16,17 @@ still works, with a `DeprecationWarning`).
 Numbers: the store hands out `int` when a number is integral and `float` otherwise,
 never `decimal.Decimal`, and DynamoDB sets as sorted lists. Floats are written as
 ``Decimal(str(x))``, which keeps the digits Python prints (``0.1`` is stored as ``0.1``).
+
+Conditions on what was read: a save's ConditionExpression holds, for each watched
+attribute, ``(#wN = :wN AND attribute_type(#wN, :tN))`` (DynamoDB's ``=`` compares maps
+and lists deeply and numbers by value; the type test keeps ``true`` apart from ``1`` on
+servers that do not, such as moto), ``attribute_type(#wN, :tN)`` alone for a null, and
+``attribute_not_exists(#wN)`` for an attribute absent when read. The value compared is the
+typed value as read (`StoredLead.wire`), so a set read as a list, or a number with more
+digits than a float holds, still matches exactly. A `StoredLead` built from plain values
+(no `wire`) is encoded again: a list also matches the set of the same elements, but a
+number beyond a float's 17 digits cannot be proven unchanged and the save is a conflict
+(never a blind write).
 
 Errors: throttling and 5xx answers are retried by botocore's standard retry mode on the
 clients built here (``max_attempts: 5``); what still fails becomes a
@@ -30,6 +43,7 @@ import copy
 import logging
 import os
 import random
+import re
 import threading
 import time
 import warnings
@@ -49,19 +63,22 @@ from llm_normalize._dynamodb import (
     translate_errors,
 )
 from llm_normalize.config import CONFIG_ID
-from llm_normalize.exceptions import ConfigurationError, StorageError
+from llm_normalize.exceptions import ConfigurationError, PartialWriteError, StorageError
 from llm_normalize.records import (
     LEAD_ID,
     NORMALIZATION_META,
+    NORMALIZATION_PREVIOUS,
     NORMALIZED_AT,
     NORMALIZED_DATA,
     UPDATED_AT,
 )
 from llm_normalize.stores.base import (
     LeadUpdate,
+    RollbackChanges,
     SaveStatus,
     StoredLead,
     needs_normalization,
+    rollback_changes,
     ttl_cutoff_ms,
 )
 from llm_normalize.stores.dynamodb_tables import (
@@ -98,6 +115,23 @@ _DUE_FILTER: Final = (
     f"attribute_not_exists({NORMALIZED_AT}) OR NOT attribute_type({NORMALIZED_AT}, :number) "
     f"OR {NORMALIZED_AT} < :cutoff"
 )
+
+# The placeholders of the normalization attributes in every expression of this module.
+_NAMES: Final = {
+    "#id": LEAD_ID,
+    "#data": NORMALIZED_DATA,
+    "#at": NORMALIZED_AT,
+    "#updated": UPDATED_AT,
+    "#meta": NORMALIZATION_META,
+    "#prev": NORMALIZATION_PREVIOUS,
+    "#version": "promptVersion",
+}
+_PLACEHOLDER: Final = {name: placeholder for placeholder, name in _NAMES.items()}
+_PLACEHOLDERS: Final = re.compile(r"#\w+")
+# What a rollback reads of a lead: enough for `rollback_changes` and its condition.
+_ROLLBACK_PROJECTION: Final = "#id, #at, #updated, #meta.#version, #prev"
+_ROLLBACK_ATTEMPTS: Final = 3
+_SET_TAGS: Final = {str: "SS", bytes: "BS", int: "NS", float: "NS"}
 
 _BATCH_SIZE: Final = 25  # BatchWriteItem's limit
 _BATCH_ATTEMPTS: Final = 8
@@ -294,7 +328,7 @@ class DynamoDBLeadStore:
                     last = limit is not None and count >= limit
                     if last:
                         pages.close()  # stop scanning before handing out the last lead
-                    yield StoredLead(lead_id, item)
+                    yield StoredLead(lead_id, item, wire=raw)
                     if last:
                         return
         finally:
@@ -303,8 +337,10 @@ class DynamoDBLeadStore:
     def save(self, lead: StoredLead, update: LeadUpdate) -> SaveStatus:
         """Write `update` beside the lead's originals, if it is unchanged since it was read.
 
-        One conditional UpdateItem: the lead must exist and its ``updatedAt`` must equal the
-        one read (or still be absent, or null, when none was read). On a failed condition,
+        One conditional UpdateItem setting `update.attributes_for(lead)`: the lead must
+        exist, its ``updatedAt`` must equal the one read (or still be absent, or null, when
+        none was read), and each attribute of `update.watched` must hold exactly the value
+        read, or still be absent (see the module docstring). On a failed condition,
         ``ReturnValuesOnConditionCheckFailure="ALL_OLD"`` tells a changed lead
         (``"conflict"``) from a deleted one (``"missing"``); a deleted lead is never
         re-created.
@@ -317,21 +353,18 @@ class DynamoDBLeadStore:
         self._check_open()
         from botocore.exceptions import ClientError
 
-        condition, values = self._save_condition(lead, update)
+        condition, names, values = self._save_condition(lead, update)
         with translate_errors("UpdateItem", self._table, lead_id=lead.lead_id):
             try:
                 self._client.update_item(
                     TableName=self._table,
                     Key={LEAD_ID: {"S": lead.lead_id}},
-                    UpdateExpression="SET #data = :data, #at = :at, #updated = :updated, #meta = :meta",
+                    UpdateExpression=(
+                        "SET #data = :data, #at = :at, #updated = :updated, #meta = :meta, "
+                        "#prev = :prev"
+                    ),
                     ConditionExpression=condition,
-                    ExpressionAttributeNames={
-                        "#id": LEAD_ID,
-                        "#data": NORMALIZED_DATA,
-                        "#at": NORMALIZED_AT,
-                        "#updated": UPDATED_AT,
-                        "#meta": NORMALIZATION_META,
-                    },
+                    ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -346,38 +379,43 @@ class DynamoDBLeadStore:
         return "saved"
 
     @staticmethod
-    def _save_condition(lead: StoredLead, update: LeadUpdate) -> tuple[str, dict[str, Any]]:
-        """The condition of a save and its expression values, the update's attributes encoded."""
+    def _save_condition(
+        lead: StoredLead, update: LeadUpdate
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The condition of a save, its names and values, the update's attributes encoded."""
         context = f"update of lead {lead.lead_id!r}"
-        attributes = update.attributes()
+        attributes = update.attributes_for(lead)
+        names = {placeholder: _NAMES[placeholder] for placeholder in _SAVE_NAMES}
         values: dict[str, Any] = {
-            f":{placeholder}": attribute_to_wire(attributes[name], name, context)
-            for placeholder, name in (
-                ("data", NORMALIZED_DATA),
-                ("at", NORMALIZED_AT),
-                ("updated", UPDATED_AT),
-                ("meta", NORMALIZATION_META),
-            )
+            f":{placeholder[1:]}": attribute_to_wire(attributes[name], name, context)
+            for placeholder, name in names.items()
+            if placeholder != "#id"
         }
+        clauses = ["attribute_exists(#id)"]
         seen = lead.seen_updated_at
         if seen is None:
             values[":null"] = {"S": "NULL"}
-            condition = (
-                "attribute_exists(#id) AND "
-                "(attribute_not_exists(#updated) OR attribute_type(#updated, :null))"
-            )
+            clauses.append("(attribute_not_exists(#updated) OR attribute_type(#updated, :null))")
         else:
-            values[":seen"] = attribute_to_wire(seen, UPDATED_AT, context)
-            condition = "attribute_exists(#id) AND #updated = :seen"
-        return condition, values
+            clauses.append(_holds_as_read("#updated", "seen", lead, UPDATED_AT, values, context))
+        for index, name in enumerate(update.watched):
+            names[f"#w{index}"] = name
+            clauses.append(_holds_as_read(f"#w{index}", str(index), lead, name, values, context))
+        return " AND ".join(clauses), names, values
 
     def rollback(self, prompt_version: str) -> int:
-        """Remove what a prompt version wrote from every lead it normalized; return how many.
+        """Restore every lead a prompt version saved last to its state before; return how many.
 
-        A Scan for ``normalizationMeta.promptVersion = prompt_version`` (keys only), then one
-        conditional UpdateItem per lead that removes ``normalizedData``,
-        ``normalizationMeta`` and ``normalizedAt``. ``updatedAt`` and the originals stay.
-        A lead deleted or normalized again meanwhile is left alone and not counted.
+        A Scan for ``normalizationMeta.promptVersion = prompt_version`` (reading the key,
+        ``normalizedAt``, ``updatedAt`` and ``normalizationPrevious`` only), then one
+        conditional UpdateItem per lead writing `rollback_changes`: ``normalizedData``,
+        ``normalizedAt``, ``normalizationMeta`` and ``normalizationPrevious`` as before the
+        version's first save (removed where they were absent), and ``updatedAt`` too unless
+        the lead was edited after the save. The condition: the lead exists, its version is
+        still `prompt_version`, and its ``updatedAt`` and ``normalizedAt`` are the ones read.
+        When it fails, the lead as it is now (``ALL_OLD``) is tried again, up to 3 times: a
+        lead deleted or normalized by another version meanwhile is left alone and not
+        counted. The originals are never written.
 
         Raises:
             StorageError: When a Scan or an update fails after botocore's retries.
@@ -385,62 +423,114 @@ class DynamoDBLeadStore:
         self._check_open()
         params: dict[str, Any] = {
             "TableName": self._table,
-            "ProjectionExpression": "#id",
+            "ProjectionExpression": _ROLLBACK_PROJECTION,
             "FilterExpression": "#meta.#version = :version",
-            "ExpressionAttributeNames": {
-                "#meta": NORMALIZATION_META,
-                "#version": "promptVersion",
-                "#id": LEAD_ID,
-            },
+            "ExpressionAttributeNames": _names_in(_ROLLBACK_PROJECTION, "#meta.#version"),
             "ExpressionAttributeValues": {":version": {"S": prompt_version}},
         }
         count = 0
         for page in self._scan_pages(params):
             for raw in page:
-                count += self._remove_normalization(raw[LEAD_ID]["S"], prompt_version)
+                count += self._roll_back(raw, prompt_version)
         logger.info("rolled back %d leads of %s", count, self._table)
         return count
 
-    def _remove_normalization(self, lead_id: str, prompt_version: str) -> bool:
-        """Remove one lead's normalization if `prompt_version` wrote it; say whether it did."""
+    def _roll_back(self, raw: Mapping[str, Any], prompt_version: str) -> bool:
+        """Roll back one lead read as `raw`, again on what changed; say whether it did."""
+        lead_id = raw[LEAD_ID]["S"]
+        for _ in range(_ROLLBACK_ATTEMPTS):
+            changes = rollback_changes(item_from_wire(raw), prompt_version)
+            if changes is None:
+                return False  # normalized by another version meanwhile
+            current = self._write_rollback(lead_id, prompt_version, changes, raw)
+            if current is None:
+                return True
+            if not current:
+                return False  # deleted meanwhile
+            raw = current
+        logger.warning(
+            "lead %s of %s changed during each of %d rollback attempts; left as it is",
+            lead_id,
+            self._table,
+            _ROLLBACK_ATTEMPTS,
+        )
+        return False
+
+    def _write_rollback(
+        self,
+        lead_id: str,
+        prompt_version: str,
+        changes: RollbackChanges,
+        raw: Mapping[str, Any],
+    ) -> Mapping[str, Any] | None:
+        """Write `changes` if the lead is as read in `raw`.
+
+        Returns:
+            `None` when written; else the lead as it is now (empty if it is gone).
+        """
         from botocore.exceptions import ClientError
 
+        context = f"rollback of lead {lead_id!r}"
+        read = StoredLead(lead_id, item_from_wire(raw), wire=raw)
+        values: dict[str, Any] = {":version": {"S": prompt_version}}
+        assignments = []
+        for name, value in changes.restore.items():
+            placeholder = _PLACEHOLDER[name]
+            values[f":r{placeholder[1:]}"] = attribute_to_wire(value, name, context)
+            assignments.append(f"{placeholder} = :r{placeholder[1:]}")
+        removals = [_PLACEHOLDER[name] for name in changes.remove]
+        update = " ".join(
+            part
+            for part in (
+                f"SET {', '.join(assignments)}" if assignments else "",
+                f"REMOVE {', '.join(removals)}" if removals else "",
+            )
+            if part
+        )
+        condition = " AND ".join(
+            (
+                "attribute_exists(#id)",
+                "#meta.#version = :version",
+                _holds_as_read("#updated", "updated", read, UPDATED_AT, values, context),
+                _holds_as_read("#at", "at", read, NORMALIZED_AT, values, context),
+            )
+        )
         with translate_errors("UpdateItem", self._table, lead_id=lead_id):
             try:
                 self._client.update_item(
                     TableName=self._table,
                     Key={LEAD_ID: {"S": lead_id}},
-                    UpdateExpression="REMOVE #data, #meta, #at",
-                    ConditionExpression="attribute_exists(#id) AND #meta.#version = :version",
-                    ExpressionAttributeNames={
-                        "#meta": NORMALIZATION_META,
-                        "#version": "promptVersion",
-                        "#id": LEAD_ID,
-                        "#data": NORMALIZED_DATA,
-                        "#at": NORMALIZED_AT,
-                    },
-                    ExpressionAttributeValues={":version": {"S": prompt_version}},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=_names_in(update, condition),
+                    ExpressionAttributeValues=values,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise
-                return False  # deleted or normalized again meanwhile
-        return True
+                old = cast("Mapping[str, Any]", exc.response).get("Item")
+                return old or {}
+        return None
 
     def put(self, items: Iterable[Mapping[str, Any]]) -> int:
         """Create or replace whole items (the import command); return how many were given.
 
-        Every item is checked and converted before the first write, so a bad item writes
-        nothing. Then BatchWriteItem, 25 items per request; items DynamoDB leaves
-        unprocessed are sent again with exponential backoff, a bounded number of times.
-        When one id appears twice, the later item wins.
+        Every item is checked and converted before the first write, so a bad item (or an
+        input that fails part-way) writes nothing. Then BatchWriteItem, 25 items per
+        request, one request after the other; items DynamoDB leaves unprocessed are sent
+        again with exponential backoff, a bounded number of times. When one id appears
+        twice, the later item wins. Writing stops at the first request that fails.
 
         Raises:
             ConfigurationError: An item is not a mapping, has no non-empty string
                 ``leadId``, or holds a value DynamoDB cannot store (the message names the
                 item's position and the attribute, never a value).
-            StorageError: When a request fails after botocore's retries, or items are still
-                unprocessed after the last attempt.
+            PartialWriteError: Some items were written before a request failed or items
+                stayed unprocessed: its `written` and `failed` list the lead ids. Importing
+                the same items again is safe.
+            StorageError: When the first request fails, or its items stay unprocessed,
+                so that nothing was written.
         """
         self._check_open()
         prepared: list[tuple[str, dict[str, Any]]] = []
@@ -451,23 +541,39 @@ class DynamoDBLeadStore:
             if not isinstance(lead_id, str) or not lead_id:
                 raise ConfigurationError(f"item {position} has no non-empty string {LEAD_ID!r}")
             prepared.append((lead_id, item_to_wire(item, f"item {position}")))
+        batches: list[dict[str, dict[str, Any]]] = []
         batch: dict[str, dict[str, Any]] = {}
         for lead_id, wire in prepared:
             if lead_id not in batch and len(batch) == _BATCH_SIZE:
-                self._write_batch(list(batch.values()))
+                batches.append(batch)
                 batch = {}
             batch[lead_id] = {"PutRequest": {"Item": wire}}
         if batch:
-            self._write_batch(list(batch.values()))
+            batches.append(batch)
+        for number, requests in enumerate(batches):
+            written: list[str] = []
+            try:
+                self._write_batch(requests, written)
+            except StorageError as exc:
+                if number == 0 and not written:
+                    raise
+                raise self._partial_write(exc, batches, number, written) from exc
         logger.info("put %d items into %s", len(prepared), self._table)
         return len(prepared)
 
-    def _write_batch(self, requests: list[dict[str, Any]]) -> None:
-        pending: list[Any] = requests  # plain dicts, which boto3's TypedDicts accept
+    def _write_batch(self, requests: Mapping[str, dict[str, Any]], written: list[str]) -> None:
+        """Write one batch; add to `written` the ids of the items as they are processed."""
+        pending = dict(requests)
         for attempt in range(_BATCH_ATTEMPTS):
             with translate_errors("BatchWriteItem", self._table):
-                response = self._client.batch_write_item(RequestItems={self._table: pending})
-            pending = list(response.get("UnprocessedItems", {}).get(self._table, []))
+                response = self._client.batch_write_item(
+                    # plain dicts, which boto3's TypedDicts accept
+                    RequestItems={self._table: cast("Any", list(pending.values()))}
+                )
+            unprocessed = response.get("UnprocessedItems", {}).get(self._table, [])
+            left = {str(request["PutRequest"]["Item"][LEAD_ID]["S"]) for request in unprocessed}
+            written.extend(lead_id for lead_id in pending if lead_id not in left)
+            pending = {lead_id: pending[lead_id] for lead_id in pending if lead_id in left}
             if not pending:
                 return
             logger.debug(
@@ -479,6 +585,40 @@ class DynamoDBLeadStore:
         raise StorageError(
             f"DynamoDB BatchWriteItem on table {self._table!r}: {len(pending)} items still "
             f"unprocessed after {_BATCH_ATTEMPTS} attempts"
+        )
+
+    def _partial_write(
+        self,
+        cause: StorageError,
+        batches: list[dict[str, dict[str, Any]]],
+        failed_batch: int,
+        written_of_failed: list[str],
+    ) -> PartialWriteError:
+        """The error of an import that stopped at batch `failed_batch`: which ids were written.
+
+        An id is written when the batch holding its last occurrence (the item that wins)
+        was; an earlier occurrence written before does not count.
+        """
+        last_batch: dict[str, int] = {}
+        for number, requests in enumerate(batches):
+            for lead_id in requests:
+                last_batch.pop(lead_id, None)  # keep the order of the last occurrences
+                last_batch[lead_id] = number
+        done = set(written_of_failed)
+        written = [
+            lead_id
+            for lead_id, number in last_batch.items()
+            if number < failed_batch or (number == failed_batch and lead_id in done)
+        ]
+        written_set = set(written)
+        failed = [lead_id for lead_id in last_batch if lead_id not in written_set]
+        return PartialWriteError(
+            f"{cause}; {len(written)} of {len(last_batch)} items were written, "
+            f"{len(failed)} were not (the error's `written` and `failed` list their lead "
+            "ids). Importing the same items again is safe: ids are kept, so each item "
+            "replaces itself",
+            written=written,
+            failed=failed,
         )
 
     def get(self, lead_id: str) -> dict[str, Any] | None:
@@ -576,6 +716,54 @@ class DynamoDBLeadStore:
         if self._page_size is not None:
             params = {**params, "Limit": self._page_size}
         return scan_pages(self._client, params, segments=self._segments)
+
+
+_SAVE_NAMES: Final = ("#id", "#data", "#at", "#updated", "#meta", "#prev")
+
+
+def _names_in(*expressions: str) -> dict[str, str]:
+    """The `ExpressionAttributeNames` of this module's placeholders that `expressions` use."""
+    used = {token for expression in expressions for token in _PLACEHOLDERS.findall(expression)}
+    return {placeholder: name for placeholder, name in _NAMES.items() if placeholder in used}
+
+
+def _holds_as_read(
+    path: str, key: str, lead: StoredLead, name: str, values: dict[str, Any], context: str
+) -> str:
+    """A condition that attribute `name` (at `path`) holds what `lead` read, type included.
+
+    Absent when read: it must still be absent. Null: still null. Otherwise equal to the
+    typed value read (`lead.wire`), or to the value encoded again, which for a list also
+    matches the set of its elements (a set reads as a sorted list). Adds its values to
+    `values` under ``:w{key}``, ``:t{key}`` (and ``:s{key}``, ``:u{key}``).
+    """
+    if name not in lead.item:
+        return f"attribute_not_exists({path})"
+    wire = lead.wire.get(name) if lead.wire is not None else None
+    value = lead.item[name]
+    typed = wire if wire is not None else attribute_to_wire(value, name, context)
+    tag = next(iter(typed))
+    values[f":t{key}"] = {"S": tag}
+    if tag == "NULL":
+        return f"attribute_type({path}, :t{key})"
+    values[f":w{key}"] = typed
+    clause = f"({path} = :w{key} AND attribute_type({path}, :t{key}))"
+    as_set = _set_form(value, name, context) if wire is None and tag == "L" else None
+    if as_set is not None:
+        values[f":s{key}"] = as_set
+        values[f":u{key}"] = {"S": next(iter(as_set))}
+        clause = f"({clause} OR ({path} = :s{key} AND attribute_type({path}, :u{key})))"
+    return clause
+
+
+def _set_form(value: Any, name: str, context: str) -> dict[str, Any] | None:
+    """The DynamoDB set a list may have been read from, if it can be one."""
+    if not isinstance(value, list) or not value:
+        return None
+    tags = {_SET_TAGS.get(type(element)) for element in value}
+    if len(tags) != 1 or None in tags or len(set(value)) != len(value):
+        return None  # mixed, other types (bool is not int here), or repeats: not a set
+    return attribute_to_wire(set(value), name, context)
 
 
 def __getattr__(name: str) -> Any:

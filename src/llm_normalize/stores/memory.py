@@ -1,8 +1,8 @@
 """`MemoryLeadStore`: leads in a Python dict, for tests, notebooks and small experiments.
 
-It keeps every rule of the `LeadStore` contract (conditional saves, no ghost items,
-rollback by prompt version) so that code tested against it behaves the same on SQLite or
-DynamoDB. Items are deep-copied on the way in and on the way out: a caller that mutates
+It keeps every rule of the `LeadStore` contract (saves conditional on what was read, no
+ghost items, rollback that restores the state before a prompt version) so that code tested
+against it behaves the same on SQLite or DynamoDB. Items are deep-copied on the way in and on the way out: a caller that mutates
 what it put or what it read never changes the stored data. A lock makes it safe to share
 between threads. Nothing is persisted; `close` drops the data.
 
@@ -24,22 +24,18 @@ from typing import Any
 from llm_normalize.exceptions import ConfigurationError, StorageError
 from llm_normalize.stores.base import (
     LEAD_ID,
-    NORMALIZATION_META,
     NORMALIZED_AT,
-    NORMALIZED_DATA,
-    UPDATED_AT,
     LeadUpdate,
     SaveStatus,
     StoredLead,
     needs_normalization,
+    rollback_changes,
     ttl_cutoff_ms,
 )
 
 __all__ = ["MemoryLeadStore"]
 
 logger = logging.getLogger(__name__)
-
-_ROLLED_BACK = (NORMALIZED_DATA, NORMALIZATION_META, NORMALIZED_AT)
 
 
 class MemoryLeadStore:
@@ -121,35 +117,41 @@ class MemoryLeadStore:
                 return
 
     def save(self, lead: StoredLead, update: LeadUpdate) -> SaveStatus:
-        """Write the update's four attributes if the lead exists and its `updatedAt` is unchanged.
+        """Write `update.attributes_for(lead)` if the lead is unchanged since it was read.
+
+        Unchanged: it exists, its `updatedAt` is the one read, and every watched attribute
+        holds exactly the value read (`LeadUpdate.unchanged_since_read`), checked and
+        written under the store's lock.
 
         Returns:
-            `"saved"`, `"conflict"` (the lead's `updatedAt` changed since it was read) or
-            `"missing"` (the lead was deleted; it is not re-created).
+            `"saved"`, `"conflict"` (the lead's `updatedAt` or a watched attribute changed
+            since it was read) or `"missing"` (the lead was deleted; it is not re-created).
         """
-        attributes = copy.deepcopy(update.attributes())
+        attributes = copy.deepcopy(update.attributes_for(lead))
         with self._lock:
             self._check_open()
             current = self._items.get(lead.lead_id)
             if current is None:
                 return "missing"
-            if not _same_value(current.get(UPDATED_AT), lead.seen_updated_at):
+            if not update.unchanged_since_read(lead, current):
                 return "conflict"
             current.update(attributes)
             return "saved"
 
     def rollback(self, prompt_version: str) -> int:
-        """Remove what `prompt_version` wrote from every lead it normalized; return the count.
+        """Restore every lead `prompt_version` saved last to its state before; return the count.
 
-        `updatedAt` is left as it is, so a rollback does not look like an edit.
+        Each lead gets `rollback_changes`: its normalization attributes as before the
+        version's first save (absent where they were absent), and its `updatedAt` too
+        unless it was edited after the save. Done under the store's lock, all at once.
         """
         count = 0
         with self._lock:
             self._check_open()
             for item in self._items.values():
-                if _prompt_version(item) == prompt_version:
-                    for name in _ROLLED_BACK:
-                        item.pop(name, None)
+                changes = rollback_changes(item, prompt_version)
+                if changes is not None:
+                    changes.apply(item)
                     count += 1
         logger.debug("rolled back %d leads", count)
         return count
@@ -232,13 +234,3 @@ def _is_due(item: Mapping[str, Any], *, now_ms: int, ttl_days: float, force: boo
         # int() of these raises; a NaN is no time at all, infinity is never stale.
         return force or math.isnan(at) or at < ttl_cutoff_ms(now_ms, ttl_days)
     return needs_normalization(item, now_ms=now_ms, ttl_days=ttl_days, force=force)
-
-
-def _same_value(stored: Any, seen: Any) -> bool:
-    # `True == 1` and `1 == 1.0` in Python, but another tool writing `1.0` over `1` is an edit.
-    return type(stored) is type(seen) and bool(stored == seen)
-
-
-def _prompt_version(item: Mapping[str, Any]) -> Any:
-    meta = item.get(NORMALIZATION_META)
-    return meta.get("promptVersion") if isinstance(meta, Mapping) else None

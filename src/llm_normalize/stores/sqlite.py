@@ -14,13 +14,25 @@ The CLI and notebooks use it with no AWS at all. The file holds two tables:
 
 How it keeps the contract:
 
+- The file holds personal data: a new database file is created readable by its owner
+  only (0600; SQLite gives its `-wal`, `-shm` and `-journal` files the same mode). A file
+  that already exists keeps the mode its owner gave it.
 - The file runs in WAL mode, so readers (another notebook, `export`) never block the job.
 - `iter_due` and `scan` read in pages ordered by `leadId` (`WHERE lead_id > last LIMIT n`),
   never the whole table, and never hold a transaction between pages: saving the lead just
   read, from the same thread or another, is safe.
-- `save` reads and writes inside `BEGIN IMMEDIATE`, and its `UPDATE` is still guarded
-  (`WHERE lead_id = ? AND updated_at IS ?`): an edit committed from another connection in
-  between is a `"conflict"`, a deleted lead is `"missing"` and is never re-created.
+- A row that cannot be decoded (an `item` that is not UTF-8, not JSON or not an object,
+  or a `lead_id` that is not UTF-8, as another tool may write) never blocks the others:
+  `iter_due`, `scan` and `rollback` skip it with a warning naming its lead id and the
+  problem, never its bytes, and `unreadable` lists the ids skipped; `get` of it raises a
+  `StorageError` saying the same.
+- `save` reads and writes inside `BEGIN IMMEDIATE`: it compares the stored `updatedAt` and
+  every watched attribute with what was read (`LeadUpdate.unchanged_since_read`), then
+  writes; its `UPDATE` is still guarded (`WHERE lead_id = ? AND updated_at IS ?`). An edit
+  committed from another connection in between is a `"conflict"`, a deleted lead is
+  `"missing"` and is never re-created.
+- `rollback` restores, in one transaction, what `rollback_changes` says: the state before
+  the prompt version's first save.
 - One connection per store, guarded by a lock (`check_same_thread=False`): one store can be
   shared by threads. Several stores (or processes) on one file wait for each other's
   writes up to `timeout_s`.
@@ -28,7 +40,7 @@ How it keeps the contract:
   string-keyed dicts round-trip exactly. `Decimal` (from DynamoDB) is written as `int` or
   `float`, sets as sorted lists. NaN and infinity are refused, as DynamoDB refuses them.
 - Every `sqlite3` error becomes a `StorageError` naming the file and the operation,
-  never a value.
+  never a value (`sqlite3` quotes the text it cannot decode; that message is replaced).
 
 Examples:
     >>> store = SQLiteLeadStore(":memory:")
@@ -57,13 +69,12 @@ from llm_normalize.config import CONFIG_ID
 from llm_normalize.exceptions import ConfigurationError, StorageError
 from llm_normalize.stores.base import (
     LEAD_ID,
-    NORMALIZATION_META,
     NORMALIZED_AT,
-    NORMALIZED_DATA,
     UPDATED_AT,
     LeadUpdate,
     SaveStatus,
     StoredLead,
+    rollback_changes,
     ttl_cutoff_ms,
 )
 
@@ -76,8 +87,10 @@ _LEAD_COLUMNS: Final = ("lead_id", "item", "normalized_at", "updated_at")
 _TABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
-_ROLLED_BACK: Final = (NORMALIZED_DATA, NORMALIZATION_META, NORMALIZED_AT)
 _MEMORY: Final = ":memory:"
+_PRIVATE_MODE: Final = 0o600
+# sqlite3 raises this when a TEXT value is not UTF-8, and quotes the whole value after it.
+_DECODE_ERROR: Final = "Could not decode"
 
 
 class SQLiteLeadStore:
@@ -121,6 +134,7 @@ class SQLiteLeadStore:
         self._table = table
         self._page_size = page_size
         self._lock = threading.RLock()
+        self._unreadable: dict[str, None] = {}  # an ordered set of lead ids
         self._conn: sqlite3.Connection | None = None
         self._conn = self._open(timeout_s)
         if config_text is not None:
@@ -148,14 +162,24 @@ class SQLiteLeadStore:
 
     # -- connection ------------------------------------------------------------------------
 
+    @property
+    def unreadable(self) -> tuple[str, ...]:
+        """The lead ids of the rows skipped because they cannot be decoded, since opening.
+
+        A lead id that is not UTF-8 itself is given with backslash escapes for its bad bytes.
+        """
+        with self._lock:
+            return tuple(self._unreadable)
+
     def _open(self, timeout_s: float) -> sqlite3.Connection:
-        if self._path != _MEMORY:
+        if self._path not in (_MEMORY, ""):
             try:
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(
                     f"SQLite store {self._path!r}: cannot create its directory: {exc.strerror}"
                 ) from exc
+            self._create_private_file()
         with self._errors("open"):
             # isolation_level=None: no implicit transactions; we BEGIN and COMMIT ourselves.
             conn = sqlite3.connect(
@@ -201,6 +225,18 @@ class SQLiteLeadStore:
                 conn.execute("ROLLBACK")
             raise
 
+    def _create_private_file(self) -> None:
+        """Create a missing database file 0600 (SQLite would make it 0644); leave others be."""
+        try:
+            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_MODE)
+        except FileExistsError:
+            return  # the user's file (or a directory, which connect reports): mode unchanged
+        except OSError as exc:
+            raise StorageError(
+                f"SQLite store {self._path!r}: cannot create the file: {exc.strerror}"
+            ) from exc
+        os.close(fd)
+
     @property
     def _quoted_table(self) -> str:
         return f'"{self._table}"'
@@ -215,7 +251,13 @@ class SQLiteLeadStore:
         try:
             yield
         except sqlite3.Error as exc:
-            # sqlite3 messages name tables, columns and files, never bound values.
+            if _DECODE_ERROR in str(exc):
+                # The one sqlite3 message that quotes a stored value: replace it, drop it.
+                raise StorageError(
+                    f"SQLite store {self._path!r}: {action} failed: a text column is not "
+                    "valid UTF-8"
+                ) from None
+            # Other sqlite3 messages name tables, columns and files, never bound values.
             raise StorageError(f"SQLite store {self._path!r}: {action} failed: {exc}") from exc
 
     @contextlib.contextmanager
@@ -246,7 +288,8 @@ class SQLiteLeadStore:
 
         A lead is due if its `normalizedAt` is missing, not a number, or older than the TTL
         cutoff; with `force` every lead is. Leads are read `page_size` at a time; each page
-        sees the writes committed before it.
+        sees the writes committed before it. A row that cannot be decoded is skipped with a
+        warning naming its lead id (see `unreadable`) and does not count towards `limit`.
 
         Raises:
             ConfigurationError: `limit` is negative.
@@ -256,38 +299,77 @@ class SQLiteLeadStore:
             raise ConfigurationError(f"limit must be None or >= 0, got {limit}")
         condition = "" if force else "AND (normalized_at IS NULL OR normalized_at < ?)"
         extra: tuple[Any, ...] = () if force else (_clamp(ttl_cutoff_ms(now_ms, ttl_days)),)
-        sql = (
-            f"SELECT lead_id, item FROM {self._quoted_table} "
-            f"WHERE lead_id > ? {condition} ORDER BY lead_id LIMIT ?"
-        )
         return (
             StoredLead(lead_id=lead_id, item=item)
-            for lead_id, item in self._pages("select due leads", sql, extra, limit)
+            for lead_id, item in self._pages("select due leads", condition, extra, limit)
+        )
+
+    def _page_sql(self, condition: str = "") -> str:
+        # Rows are read as bytes (CAST AS BLOB) and decoded here: sqlite3's own decoding
+        # fails on the whole page, quoting the value. The key is compared as stored bytes.
+        return (
+            f"SELECT CAST(lead_id AS BLOB), CAST(item AS BLOB) FROM {self._quoted_table} "
+            f"WHERE lead_id > CAST(? AS TEXT) {condition} ORDER BY lead_id LIMIT ?"
         )
 
     def _pages(
-        self, action: str, sql: str, extra: tuple[Any, ...], limit: int | None
+        self, action: str, condition: str, extra: tuple[Any, ...], limit: int | None
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Run a keyset-paged query (`lead_id > ?` ... `LIMIT ?`); yield decoded items."""
-        last = ""
-        remaining = limit
-        while remaining is None or remaining > 0:
-            size = self._page_size if remaining is None else min(self._page_size, remaining)
+        sql = self._page_sql(condition)
+        last = b""
+        yielded = 0
+        while limit is None or yielded < limit:
+            size = self._page_size if limit is None else min(self._page_size, limit - yielded)
             rows = self._read(action, sql, (last, *extra, size))
-            for lead_id, text in rows:
-                yield lead_id, self._decode(text, lead_id)
-            if remaining is not None:
-                remaining -= len(rows)
+            for raw_id, raw_item in rows:
+                decoded = self._readable(raw_id, raw_item)
+                if decoded is not None:
+                    yield decoded
+                    yielded += 1
             if len(rows) < size:
                 return
             last = rows[-1][0]
 
+    def _readable(self, raw_id: bytes, raw_item: bytes) -> tuple[str, dict[str, Any]] | None:
+        """Decode one row, or warn (naming the lead, never a value) and return `None`."""
+        try:
+            lead_id = raw_id.decode("utf-8")
+        except UnicodeDecodeError:
+            self._skip(raw_id.decode("utf-8", "backslashreplace"), "lead_id", "not valid UTF-8")
+            return None
+        try:
+            return lead_id, _decode_item(raw_item)
+        except _Unreadable as exc:
+            self._skip(lead_id, "item", exc.problem)
+            return None
+
+    def _skip(self, lead_id: str, column: str, problem: str) -> None:
+        with self._lock:
+            first = lead_id not in self._unreadable
+            self._unreadable[lead_id] = None
+        if first:
+            logger.warning(
+                "SQLite store %s: lead %r skipped: its %s is %s; the other leads go on "
+                "(fix or delete that row of table %s)",
+                self._path,
+                lead_id,
+                column,
+                problem,
+                self._table,
+            )
+
     def save(self, lead: StoredLead, update: LeadUpdate) -> SaveStatus:
-        """Write the update's four attributes if the lead exists and its `updatedAt` is unchanged.
+        """Write `update.attributes_for(lead)` if the lead is unchanged since it was read.
+
+        Unchanged: it exists, its `updatedAt` is the one read, and every watched attribute
+        holds exactly the value read (`LeadUpdate.unchanged_since_read`), all checked in
+        the write transaction. A row that became undecodable since the read has changed:
+        it is a conflict, with a warning naming the lead.
 
         Returns:
-            `"saved"`, `"conflict"` (the lead's `updatedAt` changed since it was read) or
-            `"missing"` (the lead was deleted; it is not re-created).
+            `"saved"`, `"conflict"` (the lead's `updatedAt` or a watched attribute changed
+            since it was read) or `"missing"` (the lead was deleted; it is not re-created).
 
         Raises:
             ConfigurationError: The update holds a value JSON cannot carry.
@@ -299,18 +381,25 @@ class SQLiteLeadStore:
             raise ConfigurationError(
                 f"the updatedAt read from lead {lead.lead_id!r} is not a JSON value"
             ) from exc
-        attributes = update.attributes()
+        seen_bytes = None if seen is None else seen.encode("ascii")
+        attributes = update.attributes_for(lead)
         with self._transaction("save") as conn:
             row = conn.execute(
-                f"SELECT item, updated_at FROM {self._quoted_table} WHERE lead_id = ?",
+                "SELECT CAST(item AS BLOB), CAST(updated_at AS BLOB) "
+                f"FROM {self._quoted_table} WHERE lead_id = ?",
                 (lead.lead_id,),
             ).fetchone()
+            item: dict[str, Any] | None = None
+            if row is not None and row[1] == seen_bytes:
+                try:
+                    item = _decode_item(row[0])
+                except _Unreadable as exc:
+                    self._skip(lead.lead_id, "item", exc.problem)
             if row is None:
                 status: SaveStatus = "missing"
-            elif row[1] != seen:
+            elif item is None or not update.unchanged_since_read(lead, item):
                 status = "conflict"
             else:
-                item = self._decode(row[0], lead.lead_id)
                 item.update(attributes)
                 cursor = conn.execute(
                     f"UPDATE {self._quoted_table} "
@@ -322,34 +411,35 @@ class SQLiteLeadStore:
         return status
 
     def rollback(self, prompt_version: str) -> int:
-        """Remove what `prompt_version` wrote from every lead it normalized; return the count.
+        """Restore every lead `prompt_version` saved last to its state before; return the count.
 
-        `updatedAt` is left as it is, so a rollback does not look like an edit. The whole
-        rollback is one transaction, read in pages.
+        Each lead gets `rollback_changes`: its normalization attributes as before the
+        version's first save (absent where they were absent), and its `updatedAt` too
+        unless it was edited after the save. The whole rollback is one transaction, read
+        in pages; a row that cannot be decoded is skipped with a warning.
         """
         count = 0
-        select = (
-            f"SELECT lead_id, item FROM {self._quoted_table} "
-            "WHERE lead_id > ? ORDER BY lead_id LIMIT ?"
-        )
+        select = self._page_sql()
         update = (
             f"UPDATE {self._quoted_table} SET item = ?, normalized_at = ?, updated_at = ? "
             "WHERE lead_id = ?"
         )
         with self._transaction("rollback") as conn:
-            last = ""
+            last = b""
             while True:
                 rows = conn.execute(select, (last, self._page_size)).fetchall()
-                changes = []
-                for lead_id, text in rows:
-                    item = self._decode(text, lead_id)
-                    meta = item.get(NORMALIZATION_META)
-                    if isinstance(meta, Mapping) and meta.get("promptVersion") == prompt_version:
-                        for name in _ROLLED_BACK:
-                            item.pop(name, None)
-                        changes.append((*_columns(item, f"lead {lead_id!r}"), lead_id))
-                conn.executemany(update, changes)
-                count += len(changes)
+                writes = []
+                for raw_id, raw_item in rows:
+                    decoded = self._readable(raw_id, raw_item)
+                    if decoded is None:
+                        continue
+                    lead_id, item = decoded
+                    changes = rollback_changes(item, prompt_version)
+                    if changes is not None:
+                        changes.apply(item)
+                        writes.append((*_columns(item, f"lead {lead_id!r}"), lead_id))
+                conn.executemany(update, writes)
+                count += len(writes)
                 if len(rows) < self._page_size:
                     break
                 last = rows[-1][0]
@@ -382,19 +472,26 @@ class SQLiteLeadStore:
         return count
 
     def get(self, lead_id: str) -> dict[str, Any] | None:
-        """Return one item, or `None`."""
+        """Return one item, or `None`.
+
+        Raises:
+            StorageError: The row cannot be decoded (the message names the lead and the
+                problem, never the bytes), the database failed or the store is closed.
+        """
         rows = self._read(
-            "get", f"SELECT item FROM {self._quoted_table} WHERE lead_id = ?", (lead_id,)
+            "get",
+            f"SELECT CAST(item AS BLOB) FROM {self._quoted_table} WHERE lead_id = ?",
+            (lead_id,),
         )
         return self._decode(rows[0][0], lead_id) if rows else None
 
     def scan(self) -> Iterator[dict[str, Any]]:
-        """Stream every item in `leadId` order, `page_size` at a time."""
-        sql = (
-            f"SELECT lead_id, item FROM {self._quoted_table} "
-            "WHERE lead_id > ? ORDER BY lead_id LIMIT ?"
-        )
-        return (item for _, item in self._pages("scan", sql, (), None))
+        """Stream every item in `leadId` order, `page_size` at a time.
+
+        A row that cannot be decoded is skipped with a warning naming its lead id (see
+        `unreadable`): an export goes on without it.
+        """
+        return (item for _, item in self._pages("scan", "", (), None))
 
     def delete(self, lead_id: str) -> bool:
         """Remove one lead (as a user deleting it mid-run would); return whether it existed."""
@@ -406,7 +503,7 @@ class SQLiteLeadStore:
         """Return the stored `normalization-settings` item, or `None` if there is none."""
         rows = self._read(
             "load config",
-            f"SELECT item FROM {_CONFIG_TABLE} WHERE config_id = ?",
+            f"SELECT CAST(item AS BLOB) FROM {_CONFIG_TABLE} WHERE config_id = ?",
             (CONFIG_ID,),
         )
         return self._decode(rows[0][0], CONFIG_ID) if rows else None
@@ -438,18 +535,45 @@ class SQLiteLeadStore:
                 with self._errors("close"):
                     conn.close()
 
-    def _decode(self, text: str, key: str) -> dict[str, Any]:
+    def _decode(self, raw: bytes, key: str) -> dict[str, Any]:
         try:
-            item = json.loads(text)
-        except ValueError as exc:
+            return _decode_item(raw)
+        except _Unreadable as exc:
             raise StorageError(
-                f"SQLite store {self._path!r}: the item of {key!r} is not valid JSON"
-            ) from exc
-        if not isinstance(item, dict):
-            raise StorageError(
-                f"SQLite store {self._path!r}: the item of {key!r} is not a JSON object"
-            )
-        return item
+                f"SQLite store {self._path!r}: the item of {key!r} is {exc.problem}; "
+                "fix or delete that row"
+            ) from None
+
+
+class _Unreadable(Exception):
+    """A stored item that cannot be decoded; `problem` names what is wrong, never a value."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _decode_item(raw: bytes | str) -> dict[str, Any]:
+    """Decode an item column read as bytes (`CAST(item AS BLOB)`).
+
+    Raises:
+        _Unreadable: Not UTF-8, not JSON, or not a JSON object. The decoder's own errors
+            are dropped: a `UnicodeDecodeError` carries the whole value.
+    """
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Unreadable("not valid UTF-8") from None
+    else:
+        text = raw
+    try:
+        item = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _Unreadable("not valid JSON") from None
+    if not isinstance(item, dict):
+        raise _Unreadable("not a JSON object")
+    return item
 
 
 def _config_text(item: object) -> str:

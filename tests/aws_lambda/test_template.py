@@ -1,0 +1,202 @@
+"""deploy/template.yaml: the alarms can fire, and they watch the metrics the function emits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]  # PyYAML comes with moto, without its stubs
+
+from aws_lambda.support import FakeContext, Tables, emf_documents, load_event, messy_lead
+from llm_normalize.aws_lambda import InvocationError, handler
+from llm_normalize.aws_lambda.telemetry import (
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE,
+    METRIC_LEADS_DEFERRED,
+    METRIC_MODEL_THROTTLES,
+    METRIC_SCHEDULED_RUN_COMPLETED,
+    METRIC_SCHEDULED_RUN_FAILED,
+)
+from llm_normalize.exceptions import StorageError
+from llm_normalize.pipeline import Normalizer
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
+SERVICE_DIMENSION = [{"Name": "service", "Value": {"Ref": "ServiceName"}}]
+
+
+def _short_tag(loader: Any, suffix: str, node: Any) -> dict[str, Any]:
+    """Read CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) as their long form."""
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
+
+
+# A SafeLoader of our own, so the tags are not added to PyYAML's shared SafeLoader.
+_CloudFormationLoader: Any = type("_CloudFormationLoader", (yaml.SafeLoader,), {})
+_CloudFormationLoader.add_multi_constructor("!", _short_tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(
+        TEMPLATE.read_text(encoding="utf-8"), Loader=_CloudFormationLoader
+    )
+    return loaded
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def alarm(template: dict[str, Any], name: str) -> dict[str, Any]:
+    found = template["Resources"][name]
+    assert found["Type"] == "AWS::CloudWatch::Alarm"
+    properties: dict[str, Any] = found["Properties"]
+    assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    return properties
+
+
+def function_metric(properties: dict[str, Any], name: str) -> None:
+    """The alarm watches `name` in the function's namespace, dimension service."""
+    assert properties["Namespace"] == {"Ref": "MetricsNamespace"}
+    assert properties["MetricName"] == name
+    assert properties["Dimensions"] == SERVICE_DIMENSION
+    assert properties["Statistic"] == "Sum"
+
+
+class TestAlarms:
+    def test_failed_scheduled_run(self, template: dict[str, Any]) -> None:
+        """One failed scheduled run is enough to fire the alarm."""
+        properties = alarm(template, "ScheduledRunFailedAlarm")
+        function_metric(properties, METRIC_SCHEDULED_RUN_FAILED)
+        assert properties["Threshold"] == 1
+        assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert properties["EvaluationPeriods"] == 1
+        assert properties["TreatMissingData"] == "notBreaching"
+
+    def test_missing_daily_run(self, template: dict[str, Any]) -> None:
+        """No heartbeat over a day and the retry's hour fires: missing data is breaching."""
+        properties = alarm(template, "ScheduledRunMissingAlarm")
+        function_metric(properties, METRIC_SCHEDULED_RUN_COMPLETED)
+        assert properties["TreatMissingData"] == "breaching"
+        assert properties["ComparisonOperator"] == "LessThanThreshold"
+        assert properties["Threshold"] == 1
+        window = properties["Period"] * properties["EvaluationPeriods"]
+        # Longer than the day between runs plus the retry's hour (no false alarm when a
+        # run is late), shorter than two days (a missed run fires before the next one),
+        # and within CloudWatch's 7-day limit for periods of an hour or more.
+        assert 86_400 + 3_600 < window < 2 * 86_400
+        assert properties["Period"] >= 3_600
+        assert (
+            properties.get("DatapointsToAlarm", properties["EvaluationPeriods"])
+            == (properties["EvaluationPeriods"])
+        )
+        # Only while the schedule runs, and the schedule is daily.
+        condition = template["Conditions"][
+            template["Resources"]["ScheduledRunMissingAlarm"]["Condition"]
+        ]
+        assert condition == {"Fn::Equals": [{"Ref": "ScheduleState"}, "ENABLED"]}
+        function = template["Resources"]["NormalizeLeadsFunction"]["Properties"]
+        assert function["Events"]["DailyRun"]["Properties"]["Schedule"] == "cron(0 7 * * ? *)"
+
+    def test_deferred_leads(self, template: dict[str, Any]) -> None:
+        """Any deferred lead in an hour fires."""
+        properties = alarm(template, "LeadsDeferredAlarm")
+        function_metric(properties, METRIC_LEADS_DEFERRED)
+        assert properties["Threshold"] == 0
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+
+    def test_model_throttles(self, template: dict[str, Any]) -> None:
+        """Throttles above a parameter (0 by default) in an hour fire."""
+        properties = alarm(template, "ModelThrottlesAlarm")
+        function_metric(properties, METRIC_MODEL_THROTTLES)
+        assert properties["Threshold"] == {"Ref": "ThrottleAlarmThreshold"}
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+        assert template["Parameters"]["ThrottleAlarmThreshold"]["Default"] == 0
+
+    def test_on_failure_destination(self, template: dict[str, Any]) -> None:
+        """A failed asynchronous (scheduled) invocation goes to a queue, which alarms; the role may send."""
+        function = template["Resources"]["NormalizeLeadsFunction"]["Properties"]
+        destination = function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+        assert destination == {
+            "Type": "SQS",
+            "Destination": {"Fn::GetAtt": ["ScheduledRunFailureQueue", "Arn"]},
+        }
+        queue = template["Resources"]["ScheduledRunFailureQueue"]
+        assert queue["Type"] == "AWS::SQS::Queue"
+        assert "Condition" not in queue
+        [policy] = template["Resources"]["FunctionRole"]["Properties"]["Policies"]
+        [grant] = [
+            statement
+            for statement in policy["PolicyDocument"]["Statement"]
+            if statement.get("Sid") == "ScheduledRunFailureDestination"
+        ]
+        assert grant["Action"] == ["sqs:SendMessage"]
+        assert grant["Resource"] == destination["Destination"]
+        properties = alarm(template, "ScheduledRunFailureQueueAlarm")
+        assert properties["Namespace"] == "AWS/SQS"
+        assert properties["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert properties["Dimensions"] == [
+            {
+                "Name": "QueueName",
+                "Value": {"Fn::GetAtt": ["ScheduledRunFailureQueue", "QueueName"]},
+            }
+        ]
+        assert properties["Threshold"] == 0
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+
+    def test_metrics_defaults_match_telemetry(self, template: dict[str, Any]) -> None:
+        """The namespace and service the function gets are telemetry's defaults."""
+        parameters = template["Parameters"]
+        assert parameters["MetricsNamespace"]["Default"] == DEFAULT_METRICS_NAMESPACE
+        assert parameters["ServiceName"]["Default"] == DEFAULT_SERVICE
+        variables = template["Resources"]["NormalizeLeadsFunction"]["Properties"]["Environment"][
+            "Variables"
+        ]
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+        assert variables["POWERTOOLS_SERVICE_NAME"] == {"Ref": "ServiceName"}
+
+
+def test_alarms_watch_metrics_the_function_emits(
+    template: dict[str, Any],
+    tables: Tables,
+    runtime_on: Normalizer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every alarm on the function's namespace names a metric its EMF documents carry."""
+    tables.put(messy_lead(1))
+    handler(load_event("eventbridge_scheduled"), FakeContext())
+    tables.store.fail_selection = StorageError("DynamoDB Scan on table 'x' failed")
+    with pytest.raises(InvocationError):
+        handler(load_event("eventbridge_scheduled"), FakeContext())
+    documents = emf_documents(capsys.readouterr().out)
+    assert len(documents) == 2
+    emitted: set[str] = set()
+    for document in documents:
+        [directive] = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == DEFAULT_METRICS_NAMESPACE
+        assert directive["Dimensions"] == [["service"]]
+        assert document["service"] == DEFAULT_SERVICE
+        emitted |= {entry["Name"] for entry in directive["Metrics"]}
+    watched = {
+        properties["MetricName"]
+        for properties in (
+            r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()
+        )
+        if properties["Namespace"] == {"Ref": "MetricsNamespace"}
+    }
+    assert watched >= {
+        METRIC_SCHEDULED_RUN_FAILED,
+        METRIC_SCHEDULED_RUN_COMPLETED,
+        METRIC_LEADS_DEFERRED,
+        METRIC_MODEL_THROTTLES,
+    }
+    assert watched <= emitted
