@@ -35,7 +35,8 @@ from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead
 
 if TYPE_CHECKING:
     # The normalizer drives this module (`Normalizer.run`); here it is only a type.
-    from llm_normalize.pipeline import NormalizationRun, Normalizer
+    from llm_normalize.pipeline import Normalizer
+    from llm_normalize.run import NormalizationRun
 
 __all__ = ["JobResult", "LeadStatus", "OnStatus", "effective_config", "process_leads", "run_job"]
 

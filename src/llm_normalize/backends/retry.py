@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from llm_normalize.backends.base import Backend, ModelRequest, ModelResponse
 from llm_normalize.deadline import StopWhen, time_left
@@ -112,28 +112,7 @@ class RetryPolicy:
         """
         import tenacity  # ~40 ms: only when something is actually called
 
-        attempts = 0
-
-        def attempt() -> T:
-            nonlocal attempts
-            attempts += 1
-            return fn()
-
-        last_error: BaseException | None = None
-
-        def before_sleep(state: RetryCallState) -> None:
-            nonlocal last_error
-            if state.outcome is not None:
-                last_error = state.outcome.exception()
-
-        def sleep(seconds: float) -> None:
-            left = time_left(deadline)
-            if (left is not None and seconds >= left) or (deadline is not None and deadline()):
-                raise _NoTimeLeft
-            if on_retry is not None and last_error is not None:
-                on_retry(last_error, attempts)
-            self.sleep(seconds)
-
+        attempts = _Attempts(fn, sleep=self.sleep, on_retry=on_retry, deadline=deadline)
         # A new Retrying per call: its statistics and state are per call, so one policy is
         # safe to share between threads.
         retrying = tenacity.Retrying(
@@ -143,20 +122,73 @@ class RetryPolicy:
             )
             + tenacity.wait_random(0, self.jitter_s),
             retry=tenacity.retry_if_exception(_is_retryable),
-            before_sleep=before_sleep,
-            sleep=sleep,
+            before_sleep=attempts.before_sleep,
+            sleep=attempts.sleep,
             reraise=True,
         )
         try:
-            return retrying(attempt)
+            return retrying(attempts.attempt)
         except BackendError as exc:
-            exc.attempts = attempts
+            exc.attempts = attempts.count
             raise
         except _NoTimeLeft:
             error = DeadlineExceededError(
-                "the run's deadline leaves no time to retry the model call", attempts=attempts
+                "the run's deadline leaves no time to retry the model call",
+                attempts=attempts.count,
             )
-            raise error from last_error
+            raise error from attempts.last_error
+
+
+class _Attempts(Generic[T]):
+    """One `RetryPolicy.call`'s bookkeeping: the attempts sent, the last error, the waits.
+
+    Its methods are the hooks tenacity calls: `attempt` (the call itself),
+    `before_sleep` (notes the error that failed), `sleep` (the deadline-aware wait).
+    """
+
+    __slots__ = ("_deadline", "_fn", "_on_retry", "_sleep", "count", "last_error")
+
+    def __init__(
+        self,
+        fn: Callable[[], T],
+        *,
+        sleep: Callable[[float], None],
+        on_retry: OnRetry | None,
+        deadline: StopWhen | None,
+    ) -> None:
+        self._fn = fn
+        self._sleep = sleep
+        self._on_retry = on_retry
+        self._deadline = deadline
+        self.count = 0
+        self.last_error: BaseException | None = None
+
+    def attempt(self) -> T:
+        """Call `fn` once, counting the attempt."""
+        self.count += 1
+        return self._fn()
+
+    def before_sleep(self, state: RetryCallState) -> None:
+        """Note the error of the attempt that just failed."""
+        if state.outcome is not None:
+            self.last_error = state.outcome.exception()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds`, unless the wait would end at or past the deadline (or it passed).
+
+        ``on_retry`` is called only when the wait really happens, after the deadline check.
+
+        Raises:
+            _NoTimeLeft: The deadline leaves no time for this wait.
+        """
+        left = time_left(self._deadline)
+        if (left is not None and seconds >= left) or (
+            self._deadline is not None and self._deadline()
+        ):
+            raise _NoTimeLeft
+        if self._on_retry is not None and self.last_error is not None:
+            self._on_retry(self.last_error, self.count)
+        self._sleep(seconds)
 
 
 class RetryingBackend:

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from llm_normalize._dynamodb import (
@@ -231,6 +231,31 @@ class DynamoDBValueCache:
         version = check_prompt_version(prompt_version)
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise ConfigurationError("page_size must be a positive whole number")
+        found = deleted = 0
+        for batch in self._version_key_batches(version, page_size):
+            found += len(batch)
+            left = self._delete_batch(batch, sleep)
+            deleted += len(batch) - left
+            if left:
+                raise StorageError(
+                    f"value cache purge of prompt version {version!r} on table "
+                    f"{self._table!r} removed {deleted} of {found} entries found so far: "
+                    f"DynamoDB left {left} deletes unprocessed after {_DELETE_ATTEMPTS} "
+                    "attempts (throttled); run the purge again"
+                )
+        logger.info(
+            "value cache purge of prompt version %s on %s: %d entries deleted",
+            version,
+            self._table,
+            deleted,
+        )
+        return deleted
+
+    def _version_key_batches(self, version: str, page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Scan for the keys of `version`'s entries; yield them 25 at a time, page by page.
+
+        Lazy: each page is read only once the batches of the page before were handled.
+        """
         params = {
             "TableName": self._table,
             "ProjectionExpression": "#key",
@@ -243,30 +268,12 @@ class DynamoDBValueCache:
             "ConsistentRead": True,
             "Limit": page_size,
         }
-        found = deleted = 0
         for page in scan_pages(self._client, params):
             keys = [{_CACHE_KEY: item[_CACHE_KEY]} for item in page if _CACHE_KEY in item]
             for start in range(0, len(keys), _BATCH_WRITE_MAX):
-                chunk = keys[start : start + _BATCH_WRITE_MAX]
-                found += len(chunk)
-                left = self._delete(chunk, sleep)
-                deleted += len(chunk) - left
-                if left:
-                    raise StorageError(
-                        f"value cache purge of prompt version {version!r} on table "
-                        f"{self._table!r} removed {deleted} of {found} entries found so far: "
-                        f"DynamoDB left {left} deletes unprocessed after {_DELETE_ATTEMPTS} "
-                        "attempts (throttled); run the purge again"
-                    )
-        logger.info(
-            "value cache purge of prompt version %s on %s: %d entries deleted",
-            version,
-            self._table,
-            deleted,
-        )
-        return deleted
+                yield keys[start : start + _BATCH_WRITE_MAX]
 
-    def _delete(self, keys: list[dict[str, Any]], sleep: Callable[[float], None]) -> int:
+    def _delete_batch(self, keys: list[dict[str, Any]], sleep: Callable[[float], None]) -> int:
         """Delete `keys` in one BatchWriteItem, again for what is unprocessed; return what is left."""
         pending: list[Any] = [{"DeleteRequest": {"Key": key}} for key in keys]
         for attempt in range(_DELETE_ATTEMPTS):
