@@ -422,3 +422,45 @@ class TestRollbackCache:
         )
         assert status == 2
         assert "unknown --cache-table option(s) ['regoin']" in capsys.readouterr().err
+
+
+# -- a model that cannot be used ----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("aws_env")
+@pytest.mark.parametrize("command", ["run", "normalize"])
+def test_unusable_model_exits_3_and_records_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """Bedrock denying access: one error line naming the fix, exit 3, nothing recorded."""
+    from bedrock_server import BedrockWireServer, ScriptedError
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"leadId": f"l{n}", "ciudad": f"Villa Remota {n}", "nombres": "ANA"}) + "\n"
+            for n in range(30)
+        ),
+        encoding="utf-8",
+    )
+    url = f"sqlite:///{tmp_path / 'leads.db'}"
+    out = tmp_path / "out.jsonl"
+    with BedrockWireServer() as server:
+        server.fail_next(*[ScriptedError(403, "AccessDeniedException")] * 100)
+        model = ["--backend", "bedrock", "--endpoint-url", server.endpoint_url]
+        if command == "run":
+            assert main(["import", str(src), "--store", url]) == 0
+            status = main(["run", "--store", url, "--no-progress", *model])
+        else:
+            status = main(["normalize", str(src), "-o", str(out), *model])
+        calls = len(server.requests)
+    err = capsys.readouterr().err
+    assert status == 3
+    assert calls <= 4  # no more calls after the refusal (4 may have been in flight)
+    [line] = [line for line in err.splitlines() if "error:" in line]
+    assert "AccessDeniedException" in line
+    assert "bedrock:InvokeModel" in line
+    if command == "run":
+        assert all("normalizedAt" not in item for item in open_store(url).scan())
+    else:
+        assert not out.exists()
