@@ -244,7 +244,10 @@ class ModelDispatcher:
         try:
             response = self.retry.call(attempt, on_retry=on_retry, deadline=deadline)
         except BackendError as exc:
-            logger.warning(
+            # The deadline is the run's plan, not a failure of the model.
+            level = logging.INFO if isinstance(exc, DeadlineExceededError) else logging.WARNING
+            logger.log(
+                level,
                 "a model call failed for good: %s, %d items left undecided",
                 type(exc).__name__,
                 size,

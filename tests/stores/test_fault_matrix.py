@@ -12,7 +12,7 @@ something goes wrong, then checks the same four promises:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +169,7 @@ def _originals_of(item: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def scenario(request: pytest.FixtureRequest) -> Iterator[Scenario]:
+def scenario(request: pytest.FixtureRequest) -> Scenario:
     template: Scenario = request.param
     return Scenario(
         template.name,
