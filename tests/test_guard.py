@@ -131,7 +131,7 @@ class TestEveryKind:
         def boom(text: str) -> list[str]:
             raise RuntimeError("boom")
 
-        monkeypatch.setattr("llm_normalize.guard._tokens", boom)
+        monkeypatch.setattr("llm_normalize.guard.free_text.tokens", boom)
         assert GUARD.check(EMPRESA, "Rappi", "Rappi") == rejected("error")
 
 
