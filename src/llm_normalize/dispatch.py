@@ -271,7 +271,7 @@ class ModelDispatcher:
 
     def judge(self, question: Question, answer: str) -> tuple[FieldResult, str | None]:
         """The result of one answer, and the guard's reason when it refused it."""
-        verdict = self.guard.check(question.spec, question.raw, answer)
+        verdict = self.guard.check(question.spec, question.raw, answer, rules=question.rules)
         if not verdict.ok:
             reason = verdict.reason or "rejected"
             return fallback(question, FLAG_GUARD_REJECTED, f"guard:{verdict.reason}"), reason

@@ -47,10 +47,11 @@ Reasons are short PII-free tags; the guard never logs or returns a value.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Final
 
 from llm_normalize.fields import FieldSpec, Profile
-from llm_normalize.guard._text import OK, Verdict, has_alnum, reject
+from llm_normalize.guard._text import OK, Case, Verdict, has_alnum, reject
 from llm_normalize.guard.addresses import check_address
 from llm_normalize.guard.categories import check_category
 from llm_normalize.guard.free_text import check_free_text
@@ -59,6 +60,7 @@ from llm_normalize.guard.places import PLACE_SIMILARITY, check_place
 from llm_normalize.postprocessors.places import Gazetteer
 from llm_normalize.postprocessors.text import clean_text
 from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
+from llm_normalize.records import FieldResult
 
 __all__ = ["PLACE_SIMILARITY", "Guard", "Verdict"]
 
@@ -117,26 +119,37 @@ class Guard:
             self._gazetteer = Gazetteer.default()
         return self._gazetteer
 
-    def check_field(self, field: str, raw: str, answer: str) -> Verdict:
+    def check_field(
+        self, field: str, raw: str, answer: str, *, rules: FieldResult | None = None
+    ) -> Verdict:
         """Check an answer for a field of the profile, named in camelCase or snake_case.
 
         Raises:
             UnknownFieldError: The profile has no such field (a caller's mistake,
                 the only error this class raises).
         """
-        return self.check(self._profile[field], raw, answer)
+        return self.check(self._profile[field], raw, answer, rules=rules)
 
-    def check(self, spec: FieldSpec, raw: str, answer: str) -> Verdict:
+    def check(
+        self, spec: FieldSpec, raw: str, answer: str, *, rules: FieldResult | None = None
+    ) -> Verdict:
         """Say whether `answer` is an acceptable normalization of `raw` for the field `spec`.
+
+        Args:
+            spec: The field's spec: its kind decides the checks.
+            raw: The raw value the model was sent.
+            answer: The model's answer for it.
+            rules: What the rules made of `raw` (the pipeline passes it), when known: a
+                category answer must then agree with a confident rules' label.
 
         Never raises, whatever the two texts hold. See the module docstring for the checks.
         """
         try:
-            return self._check(spec, raw, answer)
+            return self._check(spec, raw, answer, rules)
         except Exception:  # a guard must answer; an error of its own means "do not use it"
             return reject("error")
 
-    def _check(self, spec: FieldSpec, raw: str, answer: str) -> Verdict:
+    def _check(self, spec: FieldSpec, raw: str, answer: str, rules: FieldResult | None) -> Verdict:
         raw_clean = clean_text(raw if isinstance(raw, str) else "")
         answer_clean = clean_text(answer if isinstance(answer, str) else "")
         raw_has_content = has_alnum(raw_clean)
@@ -154,12 +167,19 @@ class Guard:
         limit = min(spec.max_length, _LENGTH_FACTOR * len(raw_clean) + _LENGTH_SLACK)
         if len(answer_clean) > limit:
             return reject("too_long")
-        if spec.kind == "name":
-            return check_name(raw_clean, answer_clean)
-        if spec.kind == "address":
-            return check_address(raw_clean, answer_clean)
-        if spec.kind == "place":
-            return check_place(self.gazetteer, raw_clean, answer_clean, self._place_similarity)
-        if spec.kind == "category":
-            return check_category(spec.labels, answer_clean)
-        return check_free_text(raw_clean, answer_clean)
+        case = Case(raw=raw_clean, answer=answer_clean, spec=spec, rules=rules, guard=self)
+        return _CHECKS.get(spec.kind, check_free_text)(case)
+
+    @property
+    def place_similarity(self) -> float:
+        """See `PLACE_SIMILARITY`."""
+        return self._place_similarity
+
+
+_CHECKS: Final[dict[str, Callable[[Case], Verdict]]] = {
+    "name": check_name,
+    "address": check_address,
+    "place": check_place,
+    "category": check_category,
+    "free_text": check_free_text,
+}

@@ -6,16 +6,22 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from llm_normalize.fields import FieldSpec
 from llm_normalize.postprocessors.spanish import CONNECTORS, plain
 from llm_normalize.postprocessors.text import clean_text
+from llm_normalize.records import FieldResult
+
+if TYPE_CHECKING:
+    from llm_normalize.guard import Guard
 
 __all__ = [
     "FILLERS",
     "LEGAL_FORMS",
     "LETTERS_OR_DIGITS",
     "OK",
+    "Case",
     "Verdict",
     "digit_runs",
     "has_alnum",
@@ -48,6 +54,25 @@ _TWO_EDITS_LENGTH: Final = 9
 _TOKEN: Final = re.compile(r"[^\W_]+")
 _DIGITS: Final = re.compile(r"\d+")
 LETTERS_OR_DIGITS: Final = re.compile(r"\d+|[^\W\d_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One answer to judge, with what a kind's check may need.
+
+    Attributes:
+        raw: The raw value, cleaned (`clean_text`).
+        answer: The model's answer, cleaned.
+        spec: The field's spec (labels, instructions).
+        rules: What the rules made of the raw value, when the caller knows it.
+        guard: The guard judging (its gazetteer and settings).
+    """
+
+    raw: str
+    answer: str
+    spec: FieldSpec
+    rules: FieldResult | None
+    guard: Guard
 
 
 @dataclass(frozen=True, slots=True)

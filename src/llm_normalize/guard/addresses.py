@@ -7,6 +7,7 @@ from typing import Final
 from llm_normalize.guard._text import (
     LETTERS_OR_DIGITS,
     OK,
+    Case,
     Verdict,
     digit_runs,
     in_order,
@@ -26,8 +27,9 @@ _MARKERS: Final = frozenset({"numero", "nro", "num"})
 _MIN_ADDRESS_WORD: Final = 4
 
 
-def check_address(raw: str, answer: str) -> Verdict:
+def check_address(case: Case) -> Verdict:
     """Judge an address answer: digits, quadrants and long words kept, in order."""
+    raw, answer = case.raw, case.answer
     if digit_runs(raw) != digit_runs(answer):
         return reject("digits_changed")
     typed = tokens(raw)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from llm_normalize.guard._text import OK, Verdict, letters_key, reject
+from llm_normalize.guard._text import OK, Case, Verdict, letters_key, reject
 
 __all__ = ["check_category"]
 
 
-def check_category(labels: Sequence[str], answer: str) -> Verdict:
+def check_category(case: Case) -> Verdict:
     """Judge a category answer: one of `labels`, up to case and accents."""
-    key = letters_key(answer)
-    if any(key == letters_key(label) for label in labels):
+    key = letters_key(case.answer)
+    if any(key == letters_key(label) for label in case.spec.labels):
         return OK
     return reject("not_a_label")

@@ -8,6 +8,7 @@ from typing import Final
 from llm_normalize.guard._text import (
     FILLERS,
     OK,
+    Case,
     Verdict,
     digit_runs,
     reject,
@@ -68,8 +69,9 @@ def _aligned(typed: list[str], written: list[str]) -> bool:
     return reached[n][m]
 
 
-def check_free_text(raw: str, answer: str) -> Verdict:
+def check_free_text(case: Case) -> Verdict:
     """Judge a free-text answer: the same digits, every typed word found again in order."""
+    raw, answer = case.raw, case.answer
     if digit_runs(raw) != digit_runs(answer):
         return reject("digits_changed")
     if _aligned(tokens(raw), tokens(answer)):

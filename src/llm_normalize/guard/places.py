@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from llm_normalize.guard._text import OK, Verdict, letters_key, reject, similarity
-from llm_normalize.postprocessors.places import Gazetteer
+from llm_normalize.guard._text import OK, Case, Verdict, letters_key, reject, similarity
 from llm_normalize.postprocessors.text import fold
 
 __all__ = ["PLACE_SIMILARITY", "check_place"]
@@ -22,10 +21,10 @@ resolve by itself pass ("barankilla" -> "Barranquilla" 82, "medejin" -> "MedellÃ
 """
 
 
-def check_place(
-    gazetteer: Gazetteer, raw: str, answer: str, threshold: float = PLACE_SIMILARITY
-) -> Verdict:
-    """Say whether `answer` may stand for the place typed as `raw` (see the module docstring)."""
+def check_place(case: Case) -> Verdict:
+    """Say whether the answer may stand for the place typed (see the module docstring)."""
+    gazetteer, raw, answer = case.guard.gazetteer, case.raw, case.answer
+    threshold = case.guard.place_similarity
     answer_place = gazetteer.resolve(answer)
     raw_place = gazetteer.resolve(raw)
     if answer_place is None:
