@@ -54,23 +54,27 @@ Examples:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from llm_normalize.config import CONFIG_ID
 from llm_normalize.exceptions import ConfigurationError, StorageError
+from llm_normalize.stores._sqlite_rows import (
+    Unreadable,
+    clamp,
+    columns,
+    config_text,
+    decode_item,
+    lead_id_of,
+    updated_at_key,
+)
 from llm_normalize.stores.base import (
-    LEAD_ID,
-    NORMALIZED_AT,
-    UPDATED_AT,
     LeadUpdate,
     SaveStatus,
     StoredLead,
@@ -85,8 +89,6 @@ logger = logging.getLogger(__name__)
 _CONFIG_TABLE: Final = "config"
 _LEAD_COLUMNS: Final = ("lead_id", "item", "normalized_at", "updated_at")
 _TABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
 _MEMORY: Final = ":memory:"
 _PRIVATE_MODE: Final = 0o600
 # sqlite3 raises this when a TEXT value is not UTF-8, and quotes the whole value after it.
@@ -129,7 +131,7 @@ class SQLiteLeadStore:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise ConfigurationError(f"page_size must be a positive integer, got {page_size!r}")
         # Checked before the file is touched, so a bad config leaves no open connection.
-        config_text = None if config is None else _config_text(config)
+        initial_config = None if config is None else config_text(config)
         self._path = os.fspath(path)
         self._table = table
         self._page_size = page_size
@@ -137,8 +139,8 @@ class SQLiteLeadStore:
         self._unreadable: dict[str, None] = {}  # an ordered set of lead ids
         self._conn: sqlite3.Connection | None = None
         self._conn = self._open(timeout_s)
-        if config_text is not None:
-            self._write_config(config_text)
+        if initial_config is not None:
+            self._write_config(initial_config)
 
     def __repr__(self) -> str:
         state = " closed" if self._conn is None else ""
@@ -298,7 +300,7 @@ class SQLiteLeadStore:
         if limit is not None and limit < 0:
             raise ConfigurationError(f"limit must be None or >= 0, got {limit}")
         condition = "" if force else "AND (normalized_at IS NULL OR normalized_at < ?)"
-        extra: tuple[Any, ...] = () if force else (_clamp(ttl_cutoff_ms(now_ms, ttl_days)),)
+        extra: tuple[Any, ...] = () if force else (clamp(ttl_cutoff_ms(now_ms, ttl_days)),)
         return (
             StoredLead(lead_id=lead_id, item=item)
             for lead_id, item in self._pages("select due leads", condition, extra, limit)
@@ -339,8 +341,8 @@ class SQLiteLeadStore:
             self._skip(raw_id.decode("utf-8", "backslashreplace"), "lead_id", "not valid UTF-8")
             return None
         try:
-            return lead_id, _decode_item(raw_item)
-        except _Unreadable as exc:
+            return lead_id, decode_item(raw_item)
+        except Unreadable as exc:
             self._skip(lead_id, "item", exc.problem)
             return None
 
@@ -376,7 +378,7 @@ class SQLiteLeadStore:
             StorageError: The database failed or the store is closed.
         """
         try:
-            seen = _updated_at_key(lead.seen_updated_at)
+            seen = updated_at_key(lead.seen_updated_at)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(
                 f"the updatedAt read from lead {lead.lead_id!r} is not a JSON value"
@@ -392,8 +394,8 @@ class SQLiteLeadStore:
             item: dict[str, Any] | None = None
             if row is not None and row[1] == seen_bytes:
                 try:
-                    item = _decode_item(row[0])
-                except _Unreadable as exc:
+                    item = decode_item(row[0])
+                except Unreadable as exc:
                     self._skip(lead.lead_id, "item", exc.problem)
             if row is None:
                 status: SaveStatus = "missing"
@@ -405,7 +407,7 @@ class SQLiteLeadStore:
                     f"UPDATE {self._quoted_table} "
                     "SET item = ?, normalized_at = ?, updated_at = ? "
                     "WHERE lead_id = ? AND updated_at IS ?",
-                    (*_columns(item, f"the update of lead {lead.lead_id!r}"), lead.lead_id, seen),
+                    (*columns(item, f"the update of lead {lead.lead_id!r}"), lead.lead_id, seen),
                 )
                 status = "saved" if cursor.rowcount == 1 else "conflict"
         return status
@@ -437,7 +439,7 @@ class SQLiteLeadStore:
                     changes = rollback_changes(item, prompt_version)
                     if changes is not None:
                         changes.apply(item)
-                        writes.append((*_columns(item, f"lead {lead_id!r}"), lead_id))
+                        writes.append((*columns(item, f"lead {lead_id!r}"), lead_id))
                 conn.executemany(update, writes)
                 count += len(writes)
                 if len(rows) < self._page_size:
@@ -465,8 +467,8 @@ class SQLiteLeadStore:
         count = 0
         with self._transaction("put") as conn:
             for position, item in enumerate(items):
-                lead_id = _lead_id(item, position)
-                conn.execute(sql, (*_columns(item, f"item {position}"), lead_id))
+                lead_id = lead_id_of(item, position)
+                conn.execute(sql, (*columns(item, f"item {position}"), lead_id))
                 count += 1
         logger.debug("put %d leads into table %s", count, self._table)
         return count
@@ -518,7 +520,7 @@ class SQLiteLeadStore:
             with self._transaction("set config") as conn:
                 conn.execute(f"DELETE FROM {_CONFIG_TABLE} WHERE config_id = ?", (CONFIG_ID,))
             return
-        self._write_config(_config_text(item))
+        self._write_config(config_text(item))
 
     def _write_config(self, text: str) -> None:
         with self._transaction("set config") as conn:
@@ -537,124 +539,9 @@ class SQLiteLeadStore:
 
     def _decode(self, raw: bytes, key: str) -> dict[str, Any]:
         try:
-            return _decode_item(raw)
-        except _Unreadable as exc:
+            return decode_item(raw)
+        except Unreadable as exc:
             raise StorageError(
                 f"SQLite store {self._path!r}: the item of {key!r} is {exc.problem}; "
                 "fix or delete that row"
             ) from None
-
-
-class _Unreadable(Exception):
-    """A stored item that cannot be decoded; `problem` names what is wrong, never a value."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
-def _decode_item(raw: bytes | str) -> dict[str, Any]:
-    """Decode an item column read as bytes (`CAST(item AS BLOB)`).
-
-    Raises:
-        _Unreadable: Not UTF-8, not JSON, or not a JSON object. The decoder's own errors
-            are dropped: a `UnicodeDecodeError` carries the whole value.
-    """
-    if isinstance(raw, bytes):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Unreadable("not valid UTF-8") from None
-    else:
-        text = raw
-    try:
-        item = json.loads(text)
-    except (ValueError, RecursionError):
-        raise _Unreadable("not valid JSON") from None
-    if not isinstance(item, dict):
-        raise _Unreadable("not a JSON object")
-    return item
-
-
-def _config_text(item: object) -> str:
-    if not isinstance(item, Mapping):
-        raise ConfigurationError("the config item must be a mapping")
-    return _dumps(item, "the config item")
-
-
-def _lead_id(item: object, position: int) -> str:
-    if not isinstance(item, Mapping):
-        raise ConfigurationError(f"item {position} is not a mapping")
-    lead_id = item.get(LEAD_ID)
-    if not isinstance(lead_id, str) or not lead_id:
-        raise ConfigurationError(f"item {position} has no {LEAD_ID} (a non-empty string)")
-    if not _encodable(lead_id):
-        raise ConfigurationError(f"item {position} has a {LEAD_ID} that is not valid unicode")
-    return lead_id
-
-
-def _columns(item: Mapping[str, Any], what: str) -> tuple[str, int | None, str | None]:
-    """`(item, normalized_at, updated_at)` column values of an item."""
-    return (
-        _dumps(item, what),
-        _normalized_at(item.get(NORMALIZED_AT)),
-        _updated_at_key(item.get(UPDATED_AT)),
-    )
-
-
-def _normalized_at(value: Any) -> int | None:
-    # As `needs_normalization` reads it: a bool or a non-number is "never normalized".
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return None
-    return _clamp(int(value))
-
-
-def _clamp(ms: int) -> int:
-    # SQLite integers are 64-bit; a bigger timestamp is as good as the biggest one.
-    return max(_INT64_MIN, min(_INT64_MAX, ms))
-
-
-def _updated_at_key(value: Any) -> str | None:
-    """The `updated_at` column: canonical JSON of `updatedAt`, NULL when absent (or null).
-
-    `StoredLead.seen_updated_at` cannot tell an absent `updatedAt` from a null one, so
-    neither does the conditional update. JSON keeps `1`, `1.0` and `true` apart, as
-    DynamoDB keeps a number apart from a boolean.
-    """
-    if value is None:
-        return None
-    # ASCII keeps it encodable whatever the value; it is compared, never shown.
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_default
-    )
-
-
-def _dumps(item: Mapping[str, Any], what: str) -> str:
-    try:
-        text = json.dumps(item, ensure_ascii=False, allow_nan=False, default=_json_default)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ConfigurationError(
-            f"{what} holds a value JSON cannot carry ({type(exc).__name__})"
-        ) from exc
-    if not _encodable(text):
-        # A lone surrogate cannot be stored as UTF-8; \u escapes carry it and load back equal.
-        text = json.dumps(item, ensure_ascii=True, allow_nan=False, default=_json_default)
-    return text
-
-
-def _json_default(value: object) -> Any:
-    if isinstance(value, Decimal):
-        if value.is_finite() and value == value.to_integral_value():
-            return int(value)
-        return float(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(type(value).__name__)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
