@@ -11,6 +11,7 @@ from llm_normalize.postprocessors.education import (
     EDUCATION_LEVELS,
     assess_education_level,
     normalize_education_level,
+    supported_education_levels,
 )
 from llm_normalize.postprocessors.text import clean_text, fold
 from strategies import any_text, education_words, text_or_form
@@ -262,3 +263,50 @@ class TestLeadsSample:
         assert frequent
         for value in frequent:
             assert normalize_education_level(value) in EDUCATION_LEVELS, value
+
+
+class TestSupportedLevels:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("primaria", ("Primaria",)),
+            ("PhD", ("Doctorado",)),
+            ("grado 11", ("Bachiller",)),
+            ("universitaria incompleta", ("Bachiller",)),  # not completed
+            ("estudiante de maestria", ("Profesional",)),
+            ("universidad incompleta, tecnico", ("Bachiller", "Técnico")),
+            ("tecnico y profesional", ("Técnico", "Profesional")),
+            ("posgrado", ("Profesional", "Especialización", "Maestría", "Doctorado")),
+            ("doctor", ("Profesional", "Doctorado")),
+            ("tec", ("Técnico", "Tecnólogo")),
+            ("Lic. en educación", ("Profesional",)),  # abbreviations the rules leave alone
+            ("tecn", ("Técnico", "Tecnólogo")),
+            ("profesinal", ("Profesional",)),
+            ("bachiller con muchas palabras que dicen poco mas", ("Bachiller",)),
+            ("Diplomado", ()),
+            ("curso de ingles", ()),
+            ("quiero estudiar una maestria", ()),  # a wish
+            ("pre icfes", ()),
+            ("", ()),
+        ],
+    )
+    def test_examples(self, raw: str, expected: tuple[str, ...]) -> None:
+        """The labels the words of a value support, lowest first."""
+        assert supported_education_levels(raw) == expected
+
+    @given(st.one_of(education_words, text_or_form))
+    def test_rules_label_is_supported(self, value: str) -> None:
+        """The rules' label is always supported, and only labels are."""
+        supported = supported_education_levels(value)
+        assert set(supported) <= set(EDUCATION_LEVELS)
+        assert list(supported) == sorted(supported, key=EDUCATION_LEVELS.index)
+        outcome = assess_education_level(value)
+        if outcome.value in EDUCATION_LEVELS:
+            assert outcome.value in supported
+        else:
+            assert outcome.reason in {"unknown", "placeholder", "empty"}
+
+    @pytest.mark.parametrize("label", EDUCATION_LEVELS)
+    def test_a_label_supports_itself_only(self, label: str) -> None:
+        """A canonical label supports no other label."""
+        assert supported_education_levels(label.upper()) == (label,)

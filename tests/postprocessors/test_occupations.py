@@ -323,3 +323,57 @@ class TestLeadsSample:
         """The seed's example: "Ing. Sistemas" is "Ingeniero de Sistemas"."""
         assert "Ing. Sistemas" in _sample_values()
         assert normalize_occupation("Ing. Sistemas") == "Ingeniero de Sistemas"
+
+
+class TestVocabularyForTheGuard:
+    """Read-only views of the tables, for the guard's free-text check."""
+
+    def test_expansions_are_the_union_of_the_tables(self) -> None:
+        """Each abbreviation maps to every spelling any table writes it as, whatever the context."""
+        expansions = occupations.abbreviation_expansions()
+        assert expansions["ing"] == {"Ingeniero", "Ingeniería"}
+        assert expansions["adm"] == {
+            "Administrador",
+            "Administración",
+            "Administrativo",
+            "Administrativa",
+        }
+        assert expansions["cont"] == {"Contador", "Contabilidad", "Contable"}
+        assert expansions["ind"] == {"Industrial"}
+        assert expansions["lic"] == {"Licenciado", "Licenciatura"}
+        assert "dr" not in expansions  # a title, kept as typed
+
+    def test_expansions_cover_every_table_entry(self) -> None:
+        """Nothing the rules can write out is missing from the view."""
+        expansions = occupations.abbreviation_expansions()
+        for table in (
+            occupations._ABBREVIATIONS,
+            occupations._FIELD_ABBREVIATIONS,
+            occupations._ENGINEERING_ABBREVIATIONS,
+        ):
+            for key, spelling in table.items():
+                assert spelling in expansions[key]
+        for key, pair in occupations._ROLE_ADJECTIVES.items():
+            assert set(pair) <= expansions[key]
+
+    def test_expansions_are_read_only(self) -> None:
+        """The view cannot be used to change the tables."""
+        expansions = occupations.abbreviation_expansions()
+        with pytest.raises(TypeError):
+            expansions["xyz"] = frozenset({"Xyz"})  # type: ignore[index]
+
+    def test_known_words(self) -> None:
+        """The words of known occupations, expansions, particle fields and acronyms, as plain keys."""
+        words = occupations.known_words()
+        assert {"ingeniero", "ingeniera", "disenador", "sistemas", "sst"} <= words
+        assert {"mantenimiento", "principal", "videojuegos", "licenciatura"} <= words
+        assert all(word == plain(word) and word.isalnum() for word in words)
+        assert "ingles" in words  # "Profesor de Inglés"
+        assert "licorero" not in words
+
+    def test_helpers_do_not_change_the_rules(self) -> None:
+        """Reading the views leaves the post-processor as it was."""
+        occupations.abbreviation_expansions()
+        occupations.known_words()
+        assert normalize_occupation("Ing. Sistemas") == "Ingeniero de Sistemas"
+        assert normalize_occupation("Aux. Adm.") == "Auxiliar Administrativo"

@@ -7,13 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_normalize.exceptions import ConfigurationError
-from llm_normalize.postprocessors._vocab import load_json
+from llm_normalize.postprocessors import organizations
+from llm_normalize.postprocessors._vocab import load_json, plain_words
 from llm_normalize.postprocessors.base import Outcome, assess, assessor_of
 from llm_normalize.postprocessors.organizations import (
     assess_institution,
     make_institution_normalizer,
     normalize_institution,
 )
+from llm_normalize.postprocessors.spanish import plain
 from llm_normalize.postprocessors.text import clean_text, fold
 from strategies import any_text, institution_words, text_or_form
 
@@ -352,3 +354,40 @@ class TestLeadsSample:
         values = set(_sample_values())
         outputs = {normalize_institution(value) for value in values}
         assert len(outputs) <= 0.75 * len(values)
+
+
+class TestVocabularyForTheGuard:
+    """Read-only views of the vocabulary, for the guard's free-text check."""
+
+    def test_expansions(self) -> None:
+        """The only abbreviation the organisation rules write out is a leading "U"."""
+        assert organizations.abbreviation_expansions() == {"u": frozenset({"Universidad"})}
+
+    def test_expansions_are_read_only(self) -> None:
+        """The view cannot be used to change the rules."""
+        expansions = organizations.abbreviation_expansions()
+        with pytest.raises(TypeError):
+            expansions["x"] = frozenset({"Xyz"})  # type: ignore[index]
+
+    def test_known_words(self) -> None:
+        """The words of known names, acronyms and no-company values, as plain keys."""
+        words = organizations.known_words()
+        assert {"bancolombia", "konecta", "rappi", "epm", "sena", "publicas", "medellin"} <= words
+        assert {"ninguna", "independiente", "aplica"} <= words
+        assert all(word == plain(word) and word.isalnum() for word in words)
+        # Legal forms are not words of a name: a typo is never "corrected" into one.
+        assert not {"sas", "ltda", "esp"} & words
+        assert "bancolombiana" not in words
+
+    def test_plain_words(self) -> None:
+        """Texts are split into accent-free, case-folded runs of letters and digits."""
+        assert plain_words(["Ingeniero de Sistemas", "Almacenes Éxito", "D1", "N/A"]) == {
+            "ingeniero",
+            "de",
+            "sistemas",
+            "almacenes",
+            "exito",
+            "d1",
+            "n",
+            "a",
+        }

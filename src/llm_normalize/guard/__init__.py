@@ -1,52 +1,42 @@
 """The guard: check a model's answer for one field against the raw value before it is used.
 
-A model can hallucinate: rename a person, invent a street number, move a lead to another
-city or replace a company with a better-known one. The pipeline therefore never uses a
-model's answer directly. `Guard.check` compares the answer with the raw value that was sent,
-by the kind of the field (`FieldSpec.kind`), and returns a `Verdict`. A rejected answer
-falls back to the rules' output and the field is flagged; the guard itself never raises.
+A model can hallucinate or lie: rename a person, strip an accent, change the letter of a
+street number, move a lead to a similar-sounding town, pick any education level, expand an
+acronym into a company that does not exist, or append instructions of its own. The pipeline
+therefore never uses a model's answer directly. `Guard.check` decides whether the answer is
+something a normalization of the raw value can be, by the kind of the field
+(`FieldSpec.kind`), and returns a `Verdict`. A rejected answer falls back to the rules'
+output and the field is flagged ``guard_rejected``; the guard itself never raises.
 
 Both texts are cleaned with `clean_text` first (mojibake repaired, control and zero-width
 characters removed, whitespace collapsed), because that is what the post-processors will see.
-Then:
+Then, for every kind: an answer with no letter or digit is rejected when the raw value had
+one (``"empty"``), one with letters or digits when the raw value had none (``"invented"``);
+private-use or unassigned code points must have been typed (``"control_chars"``); the answer
+is at most ``spec.max_length`` characters and at most ``3 * len(raw) + 40`` (``"too_long"``).
+Then each kind states what a normalization of the raw value may be; its module has the rule
+and its examples:
 
-- every kind: an answer with no letter or digit is rejected when the raw value had one
-  (``"empty"``), and an answer with letters or digits is rejected when the raw value had
-  none (``"invented"``); private-use or unassigned code points that survive cleaning are
-  rejected unless the raw value had them (``"control_chars"``); the answer is at most ``spec.max_length`` characters and at
-  most ``3 * len(raw) + 40`` (``"too_long"``).
-- ``name``: the same letters and digits in the same order, ignoring case, accents, spacing
-  and punctuation: "JOSE" -> "José" passes, "Jon" -> "John" and "Perez Garcia" ->
-  "Garcia Perez" do not (``"letters_changed"``).
-- ``address``: the same runs of digits in the same order (``"digits_changed"``): "cl 25 sur
-  no. 18-8" -> "Calle 25 Sur # 18 - 8" passes, "Calle 25 # 18 - 80" does not. The same
-  quadrants (Sur, Norte, Este, Oeste) in the same order, and every word of four letters or
-  more found again in order, maybe abbreviated ("Carrera" -> "Cra.", "Apartamento" ->
-  "Apto."), so that a rural address without digits cannot become another farm
-  (``"letters_changed"``). Short words are free: a model may expand "cl" to "Calle".
-- ``place``: the answer must name a place of the gazetteer (``"unknown_place"``). If the raw
-  value names a place itself, the answer must name the same one (``"different_place"``);
-  if it does not, the answer's place must be similar to what was typed (a rapidfuzz score of
-  at least `PLACE_SIMILARITY` on `fold` keys), so that "Caracas" never becomes "Cali".
-  An answer that is the raw value up to case, accents and spacing, or exactly what the rules
-  would write, is also accepted: nothing is invented then.
-- ``category``: exactly one of ``spec.labels``, up to case and accents (``"not_a_label"``).
-- ``free_text``: the same digit runs (``"digits_changed"``), and every word typed must be
-  found again, in order, in the answer (``"too_different"``): equal up to a typo, or
-  abbreviated ("Ing." -> "Ingeniero", "U" -> "Universidad", "admon" -> "Administración"),
-  or an acronym of the answer's words ("EPM" -> "Empresas Públicas de Medellín"), or split or
-  joined ("sas" -> "S.A.S.", "homecenter" -> "Home Center"). The answer may add or drop only
-  connectors ("de", "en", "la"). A legal form must stay as typed ("S.A." is not "S.A.S.",
-  and "Rappi" is not "Rappi S.A.S."), and so must a word's gender ("Ingeniera" is not
-  "Ingeniero"). "Ing. Sistemas" -> "Ingeniero de Sistemas" passes; "Rappi" ->
-  "Bancolombia" and "Electricista" -> "Ingeniero Eléctrico" do not.
+- ``name`` (`llm_normalize.guard.names`): the raw value re-cased and re-spaced, nothing
+  else: accents kept exactly, word boundaries kept, no mark or symbol that was not typed.
+- ``address`` (`llm_normalize.guard.addresses`): read with the address post-processor's own
+  grammar; the same digits, letters glued to numbers, ``Bis`` and quadrants, the same street
+  type, and every other word standing for a word typed: nothing appended.
+- ``place`` (`llm_normalize.guard.places`): nothing invented, or a place of the gazetteer
+  that the raw value can be read as (`Gazetteer.candidate_places`).
+- ``category`` (`llm_normalize.guard.categories`): no label, or a label the raw value
+  supports (the rules' confident label, or one their evidence allows).
+- ``free_text`` (`llm_normalize.guard.free_text`): every word typed written as itself, a
+  known expansion from the post-processors' tables, or a typo fixed onto a known word; no
+  name or acronym expanded.
 
-Reasons are short PII-free tags; the guard never logs or returns a value.
+Reasons are short PII-free tags (see `Verdict`); the guard never logs or returns a value.
 """
 
 from __future__ import annotations
 
 import unicodedata
+import warnings
 from collections.abc import Callable
 from typing import Final
 
@@ -83,15 +73,18 @@ class Guard:
         profile: The field specs that `check_field` looks fields up in.
         gazetteer: The places a ``place`` answer must resolve to; the built-in one
             (`Gazetteer.default()`, loaded on first use) when None.
-        place_similarity: See `PLACE_SIMILARITY`.
+        place_similarity: Deprecated and ignored: places are checked against the raw
+            value's candidates (`Gazetteer.candidate_places`), not a similarity threshold.
 
     A guard holds no mutable state (the default gazetteer is looked up once, idempotently),
     so one instance can serve many threads.
 
     Examples:
         >>> guard = Guard()
-        >>> guard.check(COLOMBIAN_LEADS["nombres"], "JOSE", "José")
+        >>> guard.check(COLOMBIAN_LEADS["nombres"], "JOSE", "Jose")
         Verdict(ok=True, reason=None)
+        >>> guard.check(COLOMBIAN_LEADS["nombres"], "JOSE", "José")
+        Verdict(ok=False, reason='accents_changed')
         >>> guard.check(COLOMBIAN_LEADS["nombres"], "Jon", "John")
         Verdict(ok=False, reason='letters_changed')
         >>> guard.check(COLOMBIAN_LEADS["empresa"], "Rappi", "Bancolombia")
@@ -103,11 +96,17 @@ class Guard:
         profile: Profile = COLOMBIAN_LEADS,
         *,
         gazetteer: Gazetteer | None = None,
-        place_similarity: float = PLACE_SIMILARITY,
+        place_similarity: float | None = None,
     ) -> None:
+        if place_similarity is not None:
+            warnings.warn(
+                "Guard(place_similarity=...) is ignored: a place answer must be one of the "
+                "raw value's candidates (Gazetteer.candidate_places); drop the argument",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self._profile = profile
         self._gazetteer = gazetteer
-        self._place_similarity = place_similarity
 
     def __repr__(self) -> str:
         return f"Guard(profile={self._profile.name!r})"
@@ -169,11 +168,6 @@ class Guard:
             return reject("too_long")
         case = Case(raw=raw_clean, answer=answer_clean, spec=spec, rules=rules, guard=self)
         return _CHECKS.get(spec.kind, check_free_text)(case)
-
-    @property
-    def place_similarity(self) -> float:
-        """See `PLACE_SIMILARITY`."""
-        return self._place_similarity
 
 
 _CHECKS: Final[dict[str, Callable[[Case], Verdict]]] = {

@@ -9,6 +9,8 @@ Three things they all need:
   the rendering of every value that is not in a vocabulary.
 - `load_json`: package data loaded once, lazily.
 
+And `plain_words`, the words of a vocabulary as `plain` keys, for the guard's free-text check.
+
 Title case is designed to be idempotent. Its one judgement is whether an upper-case token
 the user typed ("BBVA" in "Banco BBVA Colombia") is an acronym: that is believed only when the
 user also typed lower-case elsewhere in the value (the *evidence*). Evidence is a typed part
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Final
 
@@ -38,6 +40,7 @@ __all__ = [
     "is_placeholder",
     "load_json",
     "match_key",
+    "plain_words",
     "settle",
     "title_case",
 ]
@@ -65,6 +68,14 @@ def load_json(name: str) -> object:
     """Read a JSON file from the package data folder (callers cache the result)."""
     path = resources.files(_DATA_PACKAGE).joinpath(_DATA_DIR, name)
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def plain_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words of `texts` as `plain` keys: runs of letters and digits, case-folded, accent-free.
+
+    `plain_words(["Almacenes Éxito", "N/A"])` is ``{"almacenes", "exito", "n", "a"}``.
+    """
+    return frozenset(word for text in texts for word in _ALNUM_RUN.findall(plain(text)))
 
 
 def match_key(text: str) -> str | None:

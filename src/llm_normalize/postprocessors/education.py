@@ -43,6 +43,7 @@ __all__ = [
     "EDUCATION_LEVELS",
     "assess_education_level",
     "normalize_education_level",
+    "supported_education_levels",
 ]
 
 EDUCATION_LEVELS: Final[tuple[str, ...]] = (
@@ -268,6 +269,23 @@ _NOT_FUZZY: Final = frozenset(
     }
 )
 
+# Other readings of a vague keyword that its words support (`supported_education_levels`):
+# "posgrado" says neither which postgraduate level nor whether it was finished, "doctor" is
+# also the courtesy title of lawyers and physicians, "tec" abbreviates both technical levels.
+_VAGUE_READINGS: Final[dict[tuple[str, ...], tuple[int, ...]]] = {
+    **dict.fromkeys(
+        [("posgrado",), ("postgrado",), ("pos", "grado"), ("post", "grado")],
+        (_PROFESSIONAL, _SPECIALIZATION, _MASTER, _DOCTORATE),
+    ),
+    **dict.fromkeys([("doctor",), ("doctora",)], (_PROFESSIONAL, _DOCTORATE)),
+    ("tec",): (_TECHNICIAN, _TECHNOLOGIST),
+}
+# A word this long that begins a keyword ("lic", "univ", "bach", "especial") is read as an
+# abbreviation of it by `supported_education_levels`; the rules do not map it.
+_MIN_STEM_LENGTH: Final = 3
+# Short words that begin a keyword by chance: "más" (master), "pre-ICFES" (pregrado).
+_NOT_STEMS: Final = frozenset({"mas", "pre"})
+
 # The few acronyms an unknown value may hold.
 _ACRONYMS: Final = {"sena": "SENA", "icfes": "ICFES", "mba": "MBA"}
 
@@ -315,6 +333,45 @@ def _fuzzy_keyword(word: str) -> tuple[int, str] | None:
     if match is None:
         return None
     return _PHRASES[(match[0],)]
+
+
+@functools.cache
+def _stems() -> tuple[tuple[str, int], ...]:
+    """The one-word keywords that name a level (not a stage of one), with their level."""
+    return tuple(
+        (phrase[0], level)
+        for phrase, (level, kind) in _PHRASES.items()
+        if len(phrase) == 1 and kind in (_LEVEL, _VAGUE)
+    )
+
+
+def _stem_levels(words: list[str]) -> set[int]:
+    """The levels whose keywords some word abbreviates: "lic" -> Profesional."""
+    levels: set[int] = set()
+    for word in words:
+        if (
+            len(word) < _MIN_STEM_LENGTH
+            or not word.isalpha()
+            or (word,) in _PHRASES
+            or word in _NOT_STEMS
+            or word in _NOT_FUZZY
+            or word in _INTENT
+        ):
+            continue
+        levels.update(
+            level for keyword, level in _stems() if keyword.startswith(word) and keyword != word
+        )
+    return levels
+
+
+def _vague_levels(words: list[str]) -> set[int]:
+    """The other readings of the vague keywords among `words`."""
+    levels: set[int] = set()
+    for phrase, readings in _VAGUE_READINGS.items():
+        size = len(phrase)
+        if any(tuple(words[i : i + size]) == phrase for i in range(len(words) - size + 1)):
+            levels.update(readings)
+    return levels
 
 
 class _Scan:
@@ -405,6 +462,54 @@ def assess_education_level(value: str) -> Outcome:
     if scan.fuzzy:
         return Outcome(label, confident=False, reason="fuzzy")
     return Outcome(label, confident=True, reason="alias")
+
+
+@functools.lru_cache(maxsize=4096)
+def supported_education_levels(value: str) -> tuple[str, ...]:
+    """Return the labels the words of `value` support, lowest first; () when none does.
+
+    What a model may answer for the value besides leaving it as typed: the rules' own label
+    (`assess_education_level`), and the other labels its words name. The same keywords and
+    the same fuzzy match as the rules count, plus:
+
+    - a word of three letters or more that begins a keyword reads as that keyword ("lic",
+      "univ" -> "Profesional"; "tecn" -> "Técnico" or "Tecnólogo");
+    - a value naming several levels supports each ("técnico y profesional");
+    - a vague keyword supports its other readings: "posgrado" any of "Profesional" to
+      "Doctorado", "doctor" "Profesional" or "Doctorado", "tec" "Técnico" or "Tecnólogo".
+
+    A level not completed ("incompleta", "estudiante", "en curso", "semestre") is not
+    supported itself: the level completed before the highest one named is, and the lower
+    levels named. A wish ("quiero estudiar") and a value without a level support none.
+    A canonical label, or a whole value the rules know, supports only its own label.
+
+    Examples:
+        >>> supported_education_levels("primaria")
+        ('Primaria',)
+        >>> supported_education_levels("universitaria incompleta")
+        ('Bachiller',)
+        >>> supported_education_levels("posgrado")
+        ('Profesional', 'Especialización', 'Maestría', 'Doctorado')
+        >>> supported_education_levels("Diplomado")
+        ()
+    """
+    outcome = assess_education_level(value)
+    levels: set[int] = set()
+    if outcome.value in EDUCATION_LEVELS:
+        levels.add(EDUCATION_LEVELS.index(outcome.value))
+    key = fold(value)
+    if key and key not in _LABEL_KEYS and key not in _WHOLE_VALUES:
+        words = key.split()
+        scan = _Scan(words)
+        named = set(scan.kinds) | _stem_levels(words)
+        if named and not scan.intent:
+            top = max(named)
+            if scan.unfinished:
+                levels.add(_PREREQUISITE[top])
+                levels.update(level for level in named if level < top)
+            else:
+                levels.update(named | _vague_levels(words))
+    return tuple(EDUCATION_LEVELS[level] for level in sorted(levels))
 
 
 @assessed_by(assess_education_level)

@@ -58,6 +58,22 @@ _MIN_FUZZY_TARGET_LENGTH: Final = 4
 
 _ASSESS_CACHE_SIZE: Final = 8192
 
+# Candidate places (`candidate_places`): no fuzzy match below _MIN_FUZZY_LENGTH characters
+# (only the same spelling key), one edit below _TWO_EDIT_LENGTH, two from there on; the
+# nearest places win. Words at either end that say where in a place or country, or what
+# kind of place, not which ("Bogotá sur", "Cali, Colombia", "San Andrés isla"), are set
+# aside first, at most
+# _MAX_CANDIDATE_NOISE_WORDS at each end. A value of more than _MAX_CANDIDATE_WORDS words
+# is a sentence, not a place: it has no candidate unless it resolves.
+_CANDIDATE_NOISE_WORDS: Final = _COUNTRY_WORDS | frozenset(
+    {"sur", "norte", "oriente", "occidente", "centro", "este", "oeste", "isla"}
+)
+_MAX_CANDIDATE_NOISE_WORDS: Final = 2
+_MAX_CANDIDATE_WORDS: Final = 16
+# Spanish spellings of one sound, as `_spelling_key` writes them.
+_SPELLING_SOFT_VOWELS: Final = frozenset("ei")
+_SPELLING_LETTERS: Final = {"z": "s", "v": "b", "w": "u"}
+
 
 @dataclass(frozen=True, slots=True)
 class _Match:
@@ -76,6 +92,59 @@ def _default_gazetteer() -> Gazetteer:
 class _FuzzyIndex:
     keys: list[str]
     longest: int
+
+
+@dataclass(frozen=True, slots=True)
+class _SpellingIndex:
+    """Keys without spaces, and as `_spelling_key` writes them, in the order of `keys`."""
+
+    keys: list[str]
+    compact: list[str]
+    spelled: list[str]
+    longest: int
+
+    @classmethod
+    def of(cls, keys: list[str]) -> _SpellingIndex:
+        compact = [key.replace(" ", "") for key in keys]
+        spelled = [_spelling_key(key) for key in keys]
+        return cls(keys, compact, spelled, max(map(len, compact), default=0))
+
+    def nearest(self, key: str) -> dict[str, int]:
+        """Return {key: distance} of the keys nearest to `key`, folded or spelled, within bounds.
+
+        Bounds as in `Gazetteer.candidate_places`, on the length typed: exact only below
+        _MIN_FUZZY_LENGTH characters, one edit below _TWO_EDIT_LENGTH, two from there on;
+        the spelled key counts as at most one letter longer than it is.
+        A key with a digit, or longer than every key by more than two, meets nothing.
+        """
+        typed = key.replace(" ", "")
+        if not typed or len(typed) > self.longest + 2 or any(char.isdigit() for char in typed):
+            return {}
+        # Imported here: rapidfuzz is needed only on a miss; `import llm_normalize` stays light.
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        spelled = _spelling_key(typed)
+        searches = (
+            (typed, self.compact, _allowed_edits(len(typed))),
+            # A spelling may drop a letter (a silent "h", a doubled letter) and still count
+            # as long as typed, but no more: "aaaaaaaaaaaa", spelled "a", stays short.
+            (
+                spelled,
+                self.spelled,
+                min(_allowed_edits(len(typed)), _allowed_edits(len(spelled) + 1)),
+            ),
+        )
+        distances: dict[str, int] = {}
+        for query, choices, allowed in searches:
+            if allowed == 0 and choices is self.compact:
+                continue  # the folded key itself is looked up exactly by the caller
+            for _, distance, index in process.extract(
+                query, choices, scorer=OSA.distance, score_cutoff=allowed, limit=None
+            ):
+                found = self.keys[index]
+                distances[found] = min(distance, distances.get(found, distance))
+        return distances
 
 
 class Gazetteer:
@@ -110,6 +179,11 @@ class Gazetteer:
         self._compact = {short: keys.pop() for short, keys in compact.items() if len(keys) == 1}
         self._fuzzy_index: _FuzzyIndex | None = None
         self._assess_cached = functools.lru_cache(maxsize=_ASSESS_CACHE_SIZE)(self._assess)
+        self._spelling_index: _SpellingIndex | None = None
+        self._department_index: _SpellingIndex | None = None
+        self._candidates_cached = functools.lru_cache(maxsize=_ASSESS_CACHE_SIZE)(
+            self._candidate_places
+        )
 
     @classmethod
     def default(cls) -> Gazetteer:
@@ -218,6 +292,40 @@ class Gazetteer:
             ['Antioquia', 'Santander']
         """
         return self._match(clean_text(value), fuzzy=False).places
+
+    def candidate_places(self, value: str) -> tuple[Place, ...]:
+        """Return every place `value` may be read as, for checking what a model made of it.
+
+        Wider than `resolve`, which must pick one place, and as precise:
+
+        - a value that resolves names that place only ("bogta": Bogotá D.C.);
+        - otherwise the places it names exactly, every namesake ("Barbosa": both Barbosas,
+          never Barbacoas);
+        - otherwise the nearest places within a bounded fuzzy match (optimal string
+          alignment, spaces ignored) on the folded key or on a Spanish spelling key, where
+          letters that sound alike count as one ("z", "s" and a soft "c"; "ll" and "y";
+          "qu", "k" and a hard "c"; "v" and "b"; a soft "g" and "j"; a silent "h"; a
+          doubled letter): nothing fuzzy below five characters, one edit below twelve,
+          two from twelve on ("barankilla": Barranquilla; "medejin": Medellín; "Caracas"
+          and "Quito": none);
+        - a department typed before or after the name, exactly or within those bounds,
+          keeps only its own places ("Barbosa, Santnder": Barbosa in Santander); words
+          for the country, a part of town or an island at either end are set aside
+          ("bogota colombia sur": Bogotá D.C.; "San Andres isla": San Andrés);
+        - a department alone, the country, a value with digits, a known city next to
+          another department ("Cali, Antioquia"), more than sixteen words, or anything
+          else: no place.
+
+        Examples:
+            >>> gazetteer = Gazetteer.default()
+            >>> [place.name for place in gazetteer.candidate_places("barankilla")]
+            ['Barranquilla']
+            >>> [place.department for place in gazetteer.candidate_places("Barbosa")]
+            ['Antioquia', 'Santander']
+            >>> gazetteer.candidate_places("Caracas")
+            ()
+        """
+        return self._candidates_cached(value)
 
     def render(self, place: Place) -> str:
         """Return how the post-processor writes `place`.
@@ -425,6 +533,97 @@ class Gazetteer:
             return Outcome(match.department.name, confident=False, reason="department")
         return Outcome(_tidy(text), confident=False, reason=match.reason)
 
+    # -- candidates --------------------------------------------------------------------
+
+    def _candidate_places(self, value: str) -> tuple[Place, ...]:
+        text = clean_text(value)
+        resolved = self.resolve(text)
+        if resolved is not None:
+            return (resolved,)
+        typed = place_key(text).split()
+        if not typed or len(typed) > _MAX_CANDIDATE_WORDS or any(map(_has_digit, typed)):
+            return ()
+        # As typed, then without each noise word at the ends in turn: "puerto colombia sur"
+        # is Puerto Colombia, "bogota colombia sur" Bogotá.
+        variants = [typed]
+        words = list(typed)
+        for _ in range(_MAX_CANDIDATE_NOISE_WORDS):
+            if len(words) > 1 and words[-1] in _CANDIDATE_NOISE_WORDS:
+                words = words[:-1]
+                variants.append(words)
+        for _ in range(_MAX_CANDIDATE_NOISE_WORDS):
+            if len(words) > 1 and words[0] in _CANDIDATE_NOISE_WORDS:
+                words = words[1:]
+                variants.append(words)
+        for variant in variants[1:]:
+            if (place := self.resolve(" ".join(variant))) is not None:
+                return (place,)
+        found: dict[Place, None] = {}
+        for variant in variants:
+            for rest, department in [(" ".join(variant), None), *self._candidate_splits(variant)]:
+                found.update(dict.fromkeys(self._query_candidates(rest, department)))
+        return tuple(sorted(found, key=lambda place: place.code))
+
+    def _candidate_splits(self, words: list[str]) -> Iterator[tuple[str, Department]]:
+        """Yield (rest, department) for a department typed at either end, maybe misspelt."""
+        for size in range(min(_MAX_QUALIFIER_WORDS, len(words) - 1), 0, -1):
+            for rest, qualifier in (
+                (words[:-size], words[-size:]),
+                (words[size:], words[:size]),
+            ):
+                department = self._near_department(" ".join(qualifier))
+                if department is not None:
+                    yield " ".join(rest), department
+
+    def _near_department(self, key: str) -> Department | None:
+        """The department `key` names, exactly or within the bounds; None if none or several."""
+        code = self._data.department_keys.get(key)
+        if code is None:
+            if self._department_index is None:
+                self._department_index = _SpellingIndex.of(
+                    sorted(k for k in self._data.department_keys if len(k) >= _MIN_FUZZY_LENGTH)
+                )
+            nearest = self._department_index.nearest(key)
+            codes = {self._data.department_keys[found] for found in nearest}
+            code = codes.pop() if len(codes) == 1 else None
+        return None if code is None else self._data.departments[code]
+
+    def _query_candidates(self, rest: str, department: Department | None) -> tuple[Place, ...]:
+        """The places `rest` names exactly, else its nearest places, in `department` if given."""
+        if department is None:
+            exact = self._bare_places(self._spelt(rest))
+        else:
+            exact = self._qualified(rest, department)
+        if exact:
+            return self._reading(exact)
+        if department is None and (
+            rest in self._data.standalone_department_keys or rest in _COUNTRY_WORDS
+        ):
+            return ()  # a department alone names none of its places, the country none
+        if self._spelling_index is None:
+            self._spelling_index = _SpellingIndex.of(
+                sorted(
+                    k for k in {**self._data.names, **self._data.aliases} if k not in _COUNTRY_WORDS
+                )
+            )
+        places: dict[Place, int] = {}
+        for key, distance in self._spelling_index.nearest(rest).items():
+            if department is not None:
+                named = self._qualified(key, department)
+            else:
+                named = self._bare_places(key)
+            for place in self._reading(named):
+                places[place] = min(distance, places.get(place, distance))
+        if not places:
+            return ()
+        best = min(places.values())
+        return tuple(place for place, distance in places.items() if distance == best)
+
+    def _reading(self, places: tuple[Place, ...]) -> tuple[Place, ...]:
+        """The namesakes a key may stand for: its preferred one when it has one, else all."""
+        picked = self._pick(places)
+        return places if picked is None else (picked,)
+
     def _render_ambiguous(self, text: str, places: tuple[Place, ...]) -> str:
         names = {place.name for place in places}
         if len(names) == 1:
@@ -432,6 +631,58 @@ class Gazetteer:
             if set(self._bare_places(self._name_key(places[0]))) == set(places):
                 return name
         return _tidy(text)
+
+
+def _allowed_edits(length: int) -> int:
+    """The edits a fuzzy candidate may be away from a key this long."""
+    if length < _MIN_FUZZY_LENGTH:
+        return 0
+    return 1 if length < _TWO_EDIT_LENGTH else 2
+
+
+def _has_digit(word: str) -> bool:
+    return any(char.isdigit() for char in word)
+
+
+def _spelling_key(key: str) -> str:
+    """Write a folded key as it sounds in Spanish, without spaces, so that spellings of one sound meet.
+
+    "z", a soft "c" ("ce", "ci") and "s" are "s"; a hard "c", "qu" and "k" are "k"; a soft
+    "g" ("ge", "gi") is "j", and "gu" before "e" or "i" is "g"; "ll" is "y"; "v" is "b";
+    "h" is silent ("ch" stays "c", no other "c" is left); doubled letters are single.
+    "barankilla" and "barranquilla" are both "barankiya"; "medejin" is "medejin" and
+    "medellin" "medeyin", one edit apart.
+    """
+    text = key.replace(" ", "")
+    sounds: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        following = text[index + 1 : index + 2]
+        after = text[index + 2 : index + 3]
+        step = 1
+        if char == "c":
+            if following == "h":
+                sound, step = "c", 2
+            else:
+                sound = "s" if following in _SPELLING_SOFT_VOWELS else "k"
+        elif char == "g":
+            if following == "u" and after in _SPELLING_SOFT_VOWELS:
+                sound, step = "g", 2
+            else:
+                sound = "j" if following in _SPELLING_SOFT_VOWELS else "g"
+        elif char == "q":
+            sound, step = "k", 2 if following == "u" else 1
+        elif char == "l" and following == "l":
+            sound, step = "y", 2
+        elif char == "h":
+            sound = ""
+        else:
+            sound = _SPELLING_LETTERS.get(char, char)
+        if sound and (not sounds or sounds[-1] != sound):
+            sounds.append(sound)
+        index += step
+    return "".join(sounds)
 
 
 def _typo_like(typed: str, key: str, levenshtein: int) -> bool:

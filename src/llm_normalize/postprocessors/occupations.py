@@ -34,12 +34,16 @@ known occupations in their canonical spelling: "Ing. Sistemas" -> "Ingeniero de 
 Confident: a known occupation. Anything else is tidied but not confident.
 Letters and digits are never dropped, and the output is at most 64 characters longer than
 the cleaned input (four expansions, three particles).
+
+The guard reads the same tables, without their contexts, through `abbreviation_expansions`
+and `known_words`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import types
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -47,6 +51,7 @@ from llm_normalize.postprocessors._vocab import (
     is_placeholder,
     load_json,
     match_key,
+    plain_words,
     settle,
     title_case,
 )
@@ -55,7 +60,9 @@ from llm_normalize.postprocessors.spanish import plain
 from llm_normalize.postprocessors.text import clean_text
 
 __all__ = [
+    "abbreviation_expansions",
     "assess_occupation",
+    "known_words",
     "normalize_occupation",
 ]
 
@@ -368,6 +375,42 @@ def _known() -> dict[str, str]:
         if key:
             known[key] = spelling
     return known
+
+
+@functools.cache
+def abbreviation_expansions() -> Mapping[str, frozenset[str]]:
+    """Every spelling the rules may write each abbreviation out as, whatever the context.
+
+    Keys are the abbreviations' letters (`plain`, without the period); values are the union
+    of what every table writes for them: ``"adm"`` is ``{"Administrador", "Administración",
+    "Administrativo", "Administrativa"}``, ``"ing"`` is ``{"Ingeniero", "Ingeniería"}``.
+    A read-only view: the rules themselves pick one spelling by the word before.
+    """
+    expansions: dict[str, set[str]] = {}
+    for table in (_ABBREVIATIONS, _FIELD_ABBREVIATIONS, _ENGINEERING_ABBREVIATIONS):
+        for key, spelling in table.items():
+            expansions.setdefault(key, set()).add(spelling)
+    for key, spellings in _ROLE_ADJECTIVES.items():
+        expansions.setdefault(key, set()).update(spellings)
+    return types.MappingProxyType(
+        {key: frozenset(spellings) for key, spellings in expansions.items()}
+    )
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """Every word the occupation rules know, as `plain` keys.
+
+    The words of the known occupations (both genders), of the abbreviations' expansions, of
+    the roles and fields joined by a particle, and the acronyms: ``"ingeniera"``,
+    ``"sistemas"``, ``"mantenimiento"``, ``"sst"``.
+    """
+    spellings = [*_known().values()]
+    spellings += [spelling for values in abbreviation_expansions().values() for spelling in values]
+    for roles, particle, fields in _PARTICLE_FIELDS:
+        spellings += [*roles, particle, *fields]
+    spellings += _ACRONYMS.values()
+    return plain_words(spellings)
 
 
 @functools.lru_cache(maxsize=_ASSESS_CACHE_SIZE)

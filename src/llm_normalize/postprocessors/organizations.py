@@ -33,11 +33,14 @@ Confident: a known organisation, acronym or no-company value, or a plain name (l
 digits and ordinary punctuation, at most eight words) with a recognised legal suffix.
 Any other value is tidied but not confident. Letters and digits are never dropped; the
 output is at most 32 characters longer than the cleaned input.
+
+The guard reads the built-in vocabulary through `abbreviation_expansions` and `known_words`.
 """
 
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -47,6 +50,7 @@ from llm_normalize.postprocessors._vocab import (
     is_placeholder,
     load_json,
     match_key,
+    plain_words,
     settle,
     title_case,
 )
@@ -55,7 +59,9 @@ from llm_normalize.postprocessors.spanish import plain
 from llm_normalize.postprocessors.text import clean_text
 
 __all__ = [
+    "abbreviation_expansions",
     "assess_institution",
+    "known_words",
     "make_institution_normalizer",
     "normalize_institution",
 ]
@@ -204,6 +210,11 @@ class _InstitutionRules:
         self._vocabulary = vocabulary
         self.assess = functools.lru_cache(maxsize=_ASSESS_CACHE_SIZE)(self._assess)
 
+    @property
+    def vocabulary(self) -> _Vocabulary:
+        """The acronyms, names and no-company values the rules know."""
+        return self._vocabulary
+
     def _known(self, words: Sequence[str]) -> tuple[str, str] | None:
         key = match_key(" ".join(words))
         if not key:
@@ -312,6 +323,30 @@ def _default_data() -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _default_rules() -> _InstitutionRules:
     acronyms, names = _default_data()
     return _InstitutionRules(_build(acronyms, names))
+
+
+@functools.cache
+def abbreviation_expansions() -> Mapping[str, frozenset[str]]:
+    """Every spelling the rules may write each abbreviation out as, by its `plain` letters.
+
+    Only a leading "U" is written out: ``{"u": frozenset({"Universidad"})}``. Legal suffixes
+    are respelled, never written out ("S.A." is not "Sociedad Anónima"). A read-only view.
+    """
+    keys = {plain(abbreviation).rstrip(".") for abbreviation in _UNIVERSITY_ABBREVIATIONS}
+    return types.MappingProxyType({key: frozenset({_UNIVERSITY}) for key in keys})
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """Every word of the built-in vocabulary, as `plain` keys.
+
+    The words of the known names, the acronyms and the no-company values: ``"bancolombia"``,
+    ``"publicas"``, ``"epm"``, ``"ninguna"``. Legal suffixes are not words of a name.
+    """
+    vocabulary = _default_rules().vocabulary
+    return plain_words(
+        [*vocabulary.names.values(), *vocabulary.acronyms.values(), *vocabulary.no_company.values()]
+    )
 
 
 def assess_institution(value: str) -> Outcome:
