@@ -4,7 +4,8 @@
 aliases: on `place_key` keys (so case, accents, punctuation and spacing never matter),
 with a department qualifier before or after the name, and with a bounded fuzzy search for
 typos. The `ciudad` post-processor built on it, and its convention, are in
-`llm_normalize.postprocessors.places`.
+`llm_normalize.postprocessors.places`; the search behind `Gazetteer.candidate_places` is in
+`_place_candidates`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from llm_normalize.exceptions import ConfigurationError
+from llm_normalize.postprocessors._place_candidates import (
+    COUNTRY_WORDS,
+    MAX_QUALIFIER_WORDS,
+    MIN_FUZZY_LENGTH,
+    TWO_EDIT_LENGTH,
+    CandidateFinder,
+)
 from llm_normalize.postprocessors.base import Outcome
 from llm_normalize.postprocessors.divipola import (
     Department,
@@ -27,24 +35,15 @@ from llm_normalize.postprocessors.text import capitalize_words, clean_text, reca
 
 __all__ = ["Gazetteer"]
 
-# Words that name the country. On their own they are not a city (although Colombia, Huila,
-# is one: write "Colombia, Huila"); at the end of a value they are dropped.
-_COUNTRY_WORDS: Final = frozenset({"colombia", "col"})
-
 # Reasons of a match that names exactly one place.
 _RESOLVED: Final = frozenset({"known", "alias", "fuzzy"})
-# Department qualifiers have at most this many words (the archipelago's full name has eight).
-_MAX_QUALIFIER_WORDS: Final = 8
 
 # Places that a department qualifier other than their own also selects:
 # "Bogotá, Cundinamarca" is common and unambiguous.
 _EXTRA_DEPARTMENTS: Final = {"11001": frozenset({"25"})}
 
-# Fuzzy matching bounds: no fuzzy match for keys shorter than this; one edit (insertion,
-# deletion, substitution or transposition of neighbours) up to _TWO_EDIT_LENGTH characters,
-# two edits from there on; the best place must beat every other candidate by one edit.
-_MIN_FUZZY_LENGTH: Final = 5
-_TWO_EDIT_LENGTH: Final = 12
+# Fuzzy matching bounds: MIN_FUZZY_LENGTH and TWO_EDIT_LENGTH (in `_place_candidates`, which
+# shares them); the best place must beat every other candidate by one edit.
 # A fuzzy match is confident only for a typed key this long, one letter short of the place's
 # key or with two neighbours swapped (the typos people make: "Baranquilla", "Bucaramnga"),
 # or six long when the letter dropped is one of a double ("Medelin"), and with no other
@@ -57,22 +56,6 @@ _CONFIDENT_FUZZY_MARGIN: Final = 3
 _MIN_FUZZY_TARGET_LENGTH: Final = 4
 
 _ASSESS_CACHE_SIZE: Final = 8192
-
-# Candidate places (`candidate_places`): no fuzzy match below _MIN_FUZZY_LENGTH characters
-# (only the same spelling key), one edit below _TWO_EDIT_LENGTH, two from there on; the
-# nearest places win. Words at either end that say where in a place or country, or what
-# kind of place, not which ("Bogotá sur", "Cali, Colombia", "San Andrés isla"), are set
-# aside first, at most
-# _MAX_CANDIDATE_NOISE_WORDS at each end. A value of more than _MAX_CANDIDATE_WORDS words
-# is a sentence, not a place: it has no candidate unless it resolves.
-_CANDIDATE_NOISE_WORDS: Final = _COUNTRY_WORDS | frozenset(
-    {"sur", "norte", "oriente", "occidente", "centro", "este", "oeste", "isla"}
-)
-_MAX_CANDIDATE_NOISE_WORDS: Final = 2
-_MAX_CANDIDATE_WORDS: Final = 16
-# Spanish spellings of one sound, as `_spelling_key` writes them.
-_SPELLING_SOFT_VOWELS: Final = frozenset("ei")
-_SPELLING_LETTERS: Final = {"z": "s", "v": "b", "w": "u"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,59 +75,6 @@ def _default_gazetteer() -> Gazetteer:
 class _FuzzyIndex:
     keys: list[str]
     longest: int
-
-
-@dataclass(frozen=True, slots=True)
-class _SpellingIndex:
-    """Keys without spaces, and as `_spelling_key` writes them, in the order of `keys`."""
-
-    keys: list[str]
-    compact: list[str]
-    spelled: list[str]
-    longest: int
-
-    @classmethod
-    def of(cls, keys: list[str]) -> _SpellingIndex:
-        compact = [key.replace(" ", "") for key in keys]
-        spelled = [_spelling_key(key) for key in keys]
-        return cls(keys, compact, spelled, max(map(len, compact), default=0))
-
-    def nearest(self, key: str) -> dict[str, int]:
-        """Return {key: distance} of the keys nearest to `key`, folded or spelled, within bounds.
-
-        Bounds as in `Gazetteer.candidate_places`, on the length typed: exact only below
-        _MIN_FUZZY_LENGTH characters, one edit below _TWO_EDIT_LENGTH, two from there on;
-        the spelled key counts as at most one letter longer than it is.
-        A key with a digit, or longer than every key by more than two, meets nothing.
-        """
-        typed = key.replace(" ", "")
-        if not typed or len(typed) > self.longest + 2 or any(char.isdigit() for char in typed):
-            return {}
-        # Imported here: rapidfuzz is needed only on a miss; `import llm_normalize` stays light.
-        from rapidfuzz import process
-        from rapidfuzz.distance import OSA
-
-        spelled = _spelling_key(typed)
-        searches = (
-            (typed, self.compact, _allowed_edits(len(typed))),
-            # A spelling may drop a letter (a silent "h", a doubled letter) and still count
-            # as long as typed, but no more: "aaaaaaaaaaaa", spelled "a", stays short.
-            (
-                spelled,
-                self.spelled,
-                min(_allowed_edits(len(typed)), _allowed_edits(len(spelled) + 1)),
-            ),
-        )
-        distances: dict[str, int] = {}
-        for query, choices, allowed in searches:
-            if allowed == 0 and choices is self.compact:
-                continue  # the folded key itself is looked up exactly by the caller
-            for _, distance, index in process.extract(
-                query, choices, scorer=OSA.distance, score_cutoff=allowed, limit=None
-            ):
-                found = self.keys[index]
-                distances[found] = min(distance, distances.get(found, distance))
-        return distances
 
 
 class Gazetteer:
@@ -179,10 +109,8 @@ class Gazetteer:
         self._compact = {short: keys.pop() for short, keys in compact.items() if len(keys) == 1}
         self._fuzzy_index: _FuzzyIndex | None = None
         self._assess_cached = functools.lru_cache(maxsize=_ASSESS_CACHE_SIZE)(self._assess)
-        self._spelling_index: _SpellingIndex | None = None
-        self._department_index: _SpellingIndex | None = None
         self._candidates_cached = functools.lru_cache(maxsize=_ASSESS_CACHE_SIZE)(
-            self._candidate_places
+            CandidateFinder(self).find
         )
 
     @classmethod
@@ -226,7 +154,7 @@ class Gazetteer:
         merged = dict(self._data.aliases)
         for alias, target in aliases.items():
             key = place_key(alias)
-            if not key or key in _COUNTRY_WORDS:
+            if not key or key in COUNTRY_WORDS:
                 raise ConfigurationError(
                     "a city alias must have letters or digits and not name the country"
                 )
@@ -357,7 +285,7 @@ class Gazetteer:
         return key if key is not None else place_key(place.name)
 
     def _bare_places(self, key: str) -> tuple[Place, ...]:
-        if key in _COUNTRY_WORDS:
+        if key in COUNTRY_WORDS:
             return ()
         return self._bare.get(key, ())
 
@@ -416,7 +344,7 @@ class Gazetteer:
     def _splits(self, words: list[str]) -> Iterator[tuple[str, Department]]:
         """Yield (rest, department) for each way of reading a trailing or leading department."""
         departments = self._data.departments
-        limit = min(_MAX_QUALIFIER_WORDS, len(words) - 1)
+        limit = min(MAX_QUALIFIER_WORDS, len(words) - 1)
         for size in range(limit, 0, -1):
             code = self._data.department_keys.get(" ".join(words[-size:]))
             if code is not None:
@@ -432,13 +360,13 @@ class Gazetteer:
             return _Match("unknown")
         while True:
             core = " ".join(words)
-            if core in _COUNTRY_WORDS:
+            if core in COUNTRY_WORDS:
                 return _Match("country")
             bare = self._bare_match(core)
             if bare is not None:
                 return bare
             # "Bogotá, Colombia": drop the country, but only after "Puerto Colombia" had its turn.
-            if len(words) > 1 and words[-1] in _COUNTRY_WORDS:
+            if len(words) > 1 and words[-1] in COUNTRY_WORDS:
                 words.pop()
                 continue
             break
@@ -466,19 +394,19 @@ class Gazetteer:
             keys = sorted(
                 key
                 for key in {**self._data.names, **self._data.aliases}
-                if len(key) >= _MIN_FUZZY_TARGET_LENGTH and key not in _COUNTRY_WORDS
+                if len(key) >= _MIN_FUZZY_TARGET_LENGTH and key not in COUNTRY_WORDS
             )
             self._fuzzy_index = _FuzzyIndex(keys, max(map(len, keys), default=0))
         return self._fuzzy_index
 
     def _fuzzy(self, query: str, department: Department | None) -> _Match | None:
         index = self._fuzzy_keys()
-        if len(query) < _MIN_FUZZY_LENGTH or len(query) > index.longest + 2:
+        if len(query) < MIN_FUZZY_LENGTH or len(query) > index.longest + 2:
             return None
         if any(char.isdigit() for char in query):
             # Place names have no digits: a typed digit must not vanish into a near match.
             return None
-        allowed = 1 if len(query) < _TWO_EDIT_LENGTH else 2
+        allowed = 1 if len(query) < TWO_EDIT_LENGTH else 2
         # Imported here: rapidfuzz is needed only on a miss, and `import llm_normalize` stays light.
         from rapidfuzz import process
         from rapidfuzz.distance import OSA, Levenshtein
@@ -533,97 +461,6 @@ class Gazetteer:
             return Outcome(match.department.name, confident=False, reason="department")
         return Outcome(_tidy(text), confident=False, reason=match.reason)
 
-    # -- candidates --------------------------------------------------------------------
-
-    def _candidate_places(self, value: str) -> tuple[Place, ...]:
-        text = clean_text(value)
-        resolved = self.resolve(text)
-        if resolved is not None:
-            return (resolved,)
-        typed = place_key(text).split()
-        if not typed or len(typed) > _MAX_CANDIDATE_WORDS or any(map(_has_digit, typed)):
-            return ()
-        # As typed, then without each noise word at the ends in turn: "puerto colombia sur"
-        # is Puerto Colombia, "bogota colombia sur" Bogotá.
-        variants = [typed]
-        words = list(typed)
-        for _ in range(_MAX_CANDIDATE_NOISE_WORDS):
-            if len(words) > 1 and words[-1] in _CANDIDATE_NOISE_WORDS:
-                words = words[:-1]
-                variants.append(words)
-        for _ in range(_MAX_CANDIDATE_NOISE_WORDS):
-            if len(words) > 1 and words[0] in _CANDIDATE_NOISE_WORDS:
-                words = words[1:]
-                variants.append(words)
-        for variant in variants[1:]:
-            if (place := self.resolve(" ".join(variant))) is not None:
-                return (place,)
-        found: dict[Place, None] = {}
-        for variant in variants:
-            for rest, department in [(" ".join(variant), None), *self._candidate_splits(variant)]:
-                found.update(dict.fromkeys(self._query_candidates(rest, department)))
-        return tuple(sorted(found, key=lambda place: place.code))
-
-    def _candidate_splits(self, words: list[str]) -> Iterator[tuple[str, Department]]:
-        """Yield (rest, department) for a department typed at either end, maybe misspelt."""
-        for size in range(min(_MAX_QUALIFIER_WORDS, len(words) - 1), 0, -1):
-            for rest, qualifier in (
-                (words[:-size], words[-size:]),
-                (words[size:], words[:size]),
-            ):
-                department = self._near_department(" ".join(qualifier))
-                if department is not None:
-                    yield " ".join(rest), department
-
-    def _near_department(self, key: str) -> Department | None:
-        """The department `key` names, exactly or within the bounds; None if none or several."""
-        code = self._data.department_keys.get(key)
-        if code is None:
-            if self._department_index is None:
-                self._department_index = _SpellingIndex.of(
-                    sorted(k for k in self._data.department_keys if len(k) >= _MIN_FUZZY_LENGTH)
-                )
-            nearest = self._department_index.nearest(key)
-            codes = {self._data.department_keys[found] for found in nearest}
-            code = codes.pop() if len(codes) == 1 else None
-        return None if code is None else self._data.departments[code]
-
-    def _query_candidates(self, rest: str, department: Department | None) -> tuple[Place, ...]:
-        """The places `rest` names exactly, else its nearest places, in `department` if given."""
-        if department is None:
-            exact = self._bare_places(self._spelt(rest))
-        else:
-            exact = self._qualified(rest, department)
-        if exact:
-            return self._reading(exact)
-        if department is None and (
-            rest in self._data.standalone_department_keys or rest in _COUNTRY_WORDS
-        ):
-            return ()  # a department alone names none of its places, the country none
-        if self._spelling_index is None:
-            self._spelling_index = _SpellingIndex.of(
-                sorted(
-                    k for k in {**self._data.names, **self._data.aliases} if k not in _COUNTRY_WORDS
-                )
-            )
-        places: dict[Place, int] = {}
-        for key, distance in self._spelling_index.nearest(rest).items():
-            if department is not None:
-                named = self._qualified(key, department)
-            else:
-                named = self._bare_places(key)
-            for place in self._reading(named):
-                places[place] = min(distance, places.get(place, distance))
-        if not places:
-            return ()
-        best = min(places.values())
-        return tuple(place for place, distance in places.items() if distance == best)
-
-    def _reading(self, places: tuple[Place, ...]) -> tuple[Place, ...]:
-        """The namesakes a key may stand for: its preferred one when it has one, else all."""
-        picked = self._pick(places)
-        return places if picked is None else (picked,)
-
     def _render_ambiguous(self, text: str, places: tuple[Place, ...]) -> str:
         names = {place.name for place in places}
         if len(names) == 1:
@@ -631,58 +468,6 @@ class Gazetteer:
             if set(self._bare_places(self._name_key(places[0]))) == set(places):
                 return name
         return _tidy(text)
-
-
-def _allowed_edits(length: int) -> int:
-    """The edits a fuzzy candidate may be away from a key this long."""
-    if length < _MIN_FUZZY_LENGTH:
-        return 0
-    return 1 if length < _TWO_EDIT_LENGTH else 2
-
-
-def _has_digit(word: str) -> bool:
-    return any(char.isdigit() for char in word)
-
-
-def _spelling_key(key: str) -> str:
-    """Write a folded key as it sounds in Spanish, without spaces, so that spellings of one sound meet.
-
-    "z", a soft "c" ("ce", "ci") and "s" are "s"; a hard "c", "qu" and "k" are "k"; a soft
-    "g" ("ge", "gi") is "j", and "gu" before "e" or "i" is "g"; "ll" is "y"; "v" is "b";
-    "h" is silent ("ch" stays "c", no other "c" is left); doubled letters are single.
-    "barankilla" and "barranquilla" are both "barankiya"; "medejin" is "medejin" and
-    "medellin" "medeyin", one edit apart.
-    """
-    text = key.replace(" ", "")
-    sounds: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        following = text[index + 1 : index + 2]
-        after = text[index + 2 : index + 3]
-        step = 1
-        if char == "c":
-            if following == "h":
-                sound, step = "c", 2
-            else:
-                sound = "s" if following in _SPELLING_SOFT_VOWELS else "k"
-        elif char == "g":
-            if following == "u" and after in _SPELLING_SOFT_VOWELS:
-                sound, step = "g", 2
-            else:
-                sound = "j" if following in _SPELLING_SOFT_VOWELS else "g"
-        elif char == "q":
-            sound, step = "k", 2 if following == "u" else 1
-        elif char == "l" and following == "l":
-            sound, step = "y", 2
-        elif char == "h":
-            sound = ""
-        else:
-            sound = _SPELLING_LETTERS.get(char, char)
-        if sound and (not sounds or sounds[-1] != sound):
-            sounds.append(sound)
-        index += step
-    return "".join(sounds)
 
 
 def _typo_like(typed: str, key: str, levenshtein: int) -> bool:
