@@ -95,16 +95,17 @@ text_or_form = st.one_of(any_text, form_text)
 # Well-formed Colombian urban addresses typed in messy ways, paired with the canonical form the
 # address post-processor must give: (messy, canonical). Each part is spelt at random (case,
 # abbreviation, dots, glued or spaced letters, plate markers and separators).
+# Keyed by the seed's abbreviated style, the default output.
 _ADDRESS_STREET_SPELLINGS = {
-    "Calle": ["calle", "CALLE", "Cl", "CL.", "cll", "Cll", "CLLE", "c"],
+    "Cl.": ["calle", "CALLE", "Cl", "CL.", "cll", "Cll", "CLLE", "c"],
     "Cra.": ["carrera", "CARRERA", "Cra", "cra.", "KR", "kr", "Cr", "K", "kra"],
     "Av.": ["av", "AV.", "Avenida", "avda"],
-    "Av. Calle": ["AC", "av calle", "Avenida Calle", "AV. CL"],
-    "Av. Cra.": ["AK", "av cra", "Av. Carrera", "avenida carrera"],
-    "Diagonal": ["dg", "DIAGONAL", "Diag.", "DG"],
-    "Transversal": ["tv", "TRANSVERSAL", "Trans.", "TV", "tr"],
-    "Circular": ["cir", "CIRCULAR", "Cq"],
-    "Autopista": ["autopista", "AUTOP"],
+    "Ac.": ["AC", "av calle", "Avenida Calle", "AV. CL"],
+    "Ak.": ["AK", "av cra", "Av. Carrera", "avenida carrera"],
+    "Dg.": ["dg", "DIAGONAL", "Diag.", "DG"],
+    "Tr.": ["tv", "TRANSVERSAL", "Trans.", "TV", "tr"],
+    "Cir.": ["cir", "CIRCULAR", "Cq"],
+    "Autop.": ["autopista", "AUTOP"],
 }
 _ADDRESS_COMPLEMENTS = [
     ("apto", "Apto."),

@@ -43,12 +43,15 @@ from llm_normalize.io import (
     write_text,
 )
 from llm_normalize.pipeline import Normalizer
+from llm_normalize.postprocessors.address_styles import ADDRESS_STYLES, AddressStyle
+from llm_normalize.profiles.colombia import default_registry_for
 from llm_normalize.records import NormalizedRecord
 from llm_normalize.report import RunReport
 from llm_normalize.stores import LEAD_ID, open_store
 
 if TYPE_CHECKING:
     from llm_normalize.caches.dynamodb import DynamoDBValueCache
+    from llm_normalize.stores.base import LeadStore
 
 __all__ = ["main"]
 
@@ -114,6 +117,7 @@ def _add_normalize(commands: _Commands) -> None:
         metavar="A,B",
         help="comma-separated fields to normalize (default: the seven seed fields)",
     )
+    _add_address_style(normalize)
     _add_model_options(normalize)
     normalize.add_argument(
         "--report",
@@ -161,6 +165,7 @@ def _add_store_commands(commands: _Commands) -> None:
     runner.add_argument("--limit", type=int, help="at most this many leads")
     runner.add_argument("--json", action="store_true", help="print the report as JSON")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_address_style(runner)
     _add_model_options(runner)
 
     rollback = commands.add_parser(
@@ -205,6 +210,7 @@ def _add_report(commands: _Commands) -> None:
         "--sample-rate", type=float, default=0.05, help="spot-check share (default 0.05)"
     )
     quality.add_argument("--seed", type=int, default=0, help="seed of the spot-check sample")
+    _add_address_style(quality)
     quality.add_argument(
         "--no-values",
         action="store_true",
@@ -230,6 +236,18 @@ def _add_export(commands: _Commands) -> None:
     exporter.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     exporter.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
+    )
+
+
+def _add_address_style(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--address-style",
+        choices=ADDRESS_STYLES,
+        help=(
+            "how addresses are written: 'abbreviated' (the seed's, Cl. 45 # 12 - 30; the "
+            "default, or ADDRESS_STYLE), 'full' (Calle 45 # 12 - 30), 'code' (CL 45 12 30), "
+            "'legacy' (earlier versions' output; deprecated)"
+        ),
     )
 
 
@@ -349,6 +367,8 @@ def _normalizer(
 ) -> tuple[NormalizationConfig, Normalizer]:
     if args.model_id:
         overrides["model_id"] = args.model_id
+    if args.address_style:
+        overrides["address_style"] = args.address_style
     config = NormalizationConfig.resolve(**overrides)
     budget = None
     if args.max_tokens is not None or args.max_usd is not None:
@@ -578,6 +598,7 @@ def _report(args: argparse.Namespace, err: TextIO) -> int:
             seed=args.seed,
             include_values=not args.no_values,
             previous=previous,
+            registry=default_registry_for(_address_style(args, store)),
         )
     finally:
         store.close()
@@ -598,6 +619,18 @@ def _report(args: argparse.Namespace, err: TextIO) -> int:
         file=err,
     )
     return 1 if args.check and report.has_anomalies else EXIT_OK
+
+
+def _address_style(args: argparse.Namespace, store: LeadStore) -> AddressStyle:
+    """The style the store's addresses were written in, as a run works it out.
+
+    The idempotence probe re-applies the post-processors: in another style than the one the
+    values were written in, every address would look changed.
+    """
+    overrides = {"address_style": args.address_style} if args.address_style else {}
+    config = NormalizationConfig.resolve(**overrides)
+    stored = store.load_config()
+    return (config.with_stored(stored) if stored else config).address_style
 
 
 def _store_label(url: str) -> str:

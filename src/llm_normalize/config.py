@@ -12,6 +12,11 @@ keeps its environment variables and its `normalization-settings` config item:
 | `normalization_ttl_days` | `normalizationTTLDays`  | `NORMALIZATION_TTL_DAYS` | 7       |
 | `model_id`               | `modelId`               | `BEDROCK_MODEL_ID`       | Claude 3 Haiku |
 | `id_field`               | `idField`               | `ID_FIELD`               | `leadId` |
+| `address_style`          | `addressStyle`          | `ADDRESS_STYLE`          | `abbreviated` |
+
+`address_style` is this library's own: how `direccion` is written (`abbreviated`, the seed's
+`Cl. 45 # 12 - 30`; `full`; `code`, the cadastral `CL 45 12 30`; or the deprecated `legacy`,
+the output of earlier versions). It picks the field's built-in chain and prompt.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, Final
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llm_normalize.exceptions import ConfigurationError
+from llm_normalize.postprocessors.address_styles import DEFAULT_ADDRESS_STYLE, AddressStyle
 from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 
 __all__ = [
@@ -53,6 +59,7 @@ _ENV_VARS: Final = {
     "normalization_ttl_days": "NORMALIZATION_TTL_DAYS",
     "model_id": "BEDROCK_MODEL_ID",
     "id_field": "ID_FIELD",
+    "address_style": "ADDRESS_STYLE",
 }
 
 # Keys of the seed's config item that are not settings.
@@ -117,6 +124,14 @@ class NormalizationConfig(BaseModel):
         validation_alias=AliasChoices("id_field", "idField"),
         description="The attribute that identifies a record.",
     )
+    address_style: AddressStyle = Field(
+        default=DEFAULT_ADDRESS_STYLE,
+        validation_alias=AliasChoices("address_style", "addressStyle"),
+        description=(
+            "How addresses are written: 'abbreviated' (the seed's, Cl. 45 # 12 - 30), 'full' "
+            "(Calle 45 # 12 - 30), 'code' (CL 45 12 30) or 'legacy' (deprecated)."
+        ),
+    )
 
     @field_validator("fields_to_normalize", mode="before")
     @classmethod
@@ -132,6 +147,12 @@ class NormalizationConfig(BaseModel):
                 raise ValueError("at least one field is needed")
             return tuple(cleaned)
         return value
+
+    @field_validator("address_style", mode="before")
+    @classmethod
+    def _fold_style(cls, value: Any) -> Any:
+        # "CODE" or " Full " from an environment variable or a config item mean the same.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @classmethod
     def from_mapping(

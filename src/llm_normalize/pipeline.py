@@ -15,6 +15,7 @@ serve several runs at once (threads, Lambda invocations).
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import logging
@@ -34,9 +35,10 @@ from llm_normalize.fields import FieldSpec, Profile
 from llm_normalize.guard import Guard
 from llm_normalize.job import process_leads, run_job
 from llm_normalize.parsing import ResponseParser
+from llm_normalize.postprocessors.address_styles import AddressStyle, warn_if_deprecated
 from llm_normalize.postprocessors.base import Outcome
 from llm_normalize.postprocessors.registry import PostProcessorRegistry
-from llm_normalize.profiles.colombia import COLOMBIAN_LEADS, default_registry
+from llm_normalize.profiles.colombia import colombian_leads, default_registry_for
 from llm_normalize.prompt import PromptBuilder
 from llm_normalize.ratelimit import RateLimiter
 from llm_normalize.records import (
@@ -81,9 +83,11 @@ class Normalizer:
             runs the rules alone.
         config: Run settings (default: `NormalizationConfig()`): the fields to normalize,
             the batch size, the record id attribute.
-        registry: The post-processor chains (default: `default_registry`).
+        registry: The post-processor chains (default: `default_registry`, with the
+            `direccion` chain of the config's `address_style`).
         cache: The value cache (default: an in-memory `LRUCache`; `NullCache()` for none).
-        profile: The field specs (default: `COLOMBIAN_LEADS`).
+        profile: The field specs (default: `COLOMBIAN_LEADS`, with the `direccion` spec of
+            the config's `address_style`).
         concurrency: Model calls in flight at once.
         requests_per_second: The starting rate of the adaptive limiter (halved on
             throttling, recovering slowly).
@@ -135,8 +139,16 @@ class Normalizer:
         if chunk_size < 1:
             raise ConfigurationError("chunk_size must be at least 1")
         self.config = config or NormalizationConfig()
-        self.profile = profile or COLOMBIAN_LEADS
-        self.registry = registry or default_registry
+        # The address style picks the built-in chain and prompt of `direccion`; a profile,
+        # registry or prompt builder of your own is used as it is.
+        style = self.config.address_style
+        if profile is None or registry is None:
+            warn_if_deprecated(style)
+        self.profile = profile or colombian_leads(style)
+        self.registry = registry or default_registry_for(style)
+        self._own_rules = not (profile is None and registry is None and prompt_builder is None)
+        self._styles: dict[AddressStyle, Normalizer] = {}
+        self._origin: Normalizer | None = None
         self._check_fields(self.config)
         self.cache: ValueCache = cache if cache is not None else LRUCache()
         self.prices = prices
@@ -375,11 +387,19 @@ class Normalizer:
             model_id: The model this run must call (a stored config item's `modelId`); the
                 backend is switched with its `with_model_id` when it calls another one.
 
+        A `config` in another `address_style` (a stored config item's `addressStyle`) runs
+        with that style's `direccion` chain and prompt, and the same backend, cache and limits.
+
         Raises:
-            ConfigurationError: `model_id` names another model and the backend cannot switch.
+            ConfigurationError: `model_id` names another model and the backend cannot switch,
+                or `config` another address style and this normalizer was given its own
+                profile, registry or prompt builder.
             UnknownFieldError: `config` names a field the profile and registry do not know.
         """
         config = config or self.config
+        if config.address_style != self.config.address_style:
+            restyled = self._restyled(config.address_style)
+            return restyled.start(config=config, stop_when=stop_when, model_id=model_id)
         if config is not self.config:
             self._check_fields(config)
         deadline = Deadline.combine(self.stop_when, stop_when)
@@ -399,6 +419,39 @@ class Normalizer:
             if name in self.profile and self.profile[name].strategy != "rules"
         ]
 
+    def _restyled(self, style: AddressStyle) -> Normalizer:
+        """This normalizer with the built-in `direccion` chain and prompt of another style.
+
+        Made once per style and kept: it shares the backend, the cache, the rate limiter and
+        the budget, and its runs' reports become this normalizer's `last_report` too.
+        """
+        if self._own_rules:
+            raise ConfigurationError(
+                f"the config asks for address style {style!r}, but this normalizer writes "
+                f"{self.config.address_style!r} with a profile, registry or prompt builder of "
+                "its own, which cannot switch; remove addressStyle from the config item, or "
+                "build the normalizer with address_style in its config instead"
+            )
+        with self._lock:
+            restyled = self._styles.get(style)
+            if restyled is None:
+                restyled = copy.copy(self)
+                restyled.config = self.config.model_copy(update={"address_style": style})
+                restyled.profile = colombian_leads(style)
+                restyled.registry = default_registry_for(style)
+                if self.dispatcher is not None:
+                    dispatcher = copy.copy(self.dispatcher)
+                    dispatcher.registry = restyled.registry
+                    dispatcher.prompt_builder = PromptBuilder(restyled.profile)
+                    restyled.dispatcher = dispatcher
+                restyled._assess = functools.lru_cache(maxsize=_MEMO_LIMIT)(
+                    restyled.registry.assess
+                )
+                restyled._styles = {}
+                restyled._origin = self
+                self._styles[style] = restyled
+        return restyled
+
     def _dispatcher_for(self, model_id: str | None) -> ModelDispatcher | None:
         dispatcher = self.dispatcher
         if dispatcher is None or model_id is None or model_id == dispatcher.model_id:
@@ -415,6 +468,8 @@ class Normalizer:
     def _publish(self, report: RunReport) -> None:
         with self._lock:
             self._last_report = report
+        if self._origin is not None:  # a run in another address style (see `_restyled`)
+            self._origin._publish(report)
 
     # -- the rules pass --------------------------------------------------------------------
 

@@ -225,10 +225,10 @@ class TestAddressSample:
             answer = normalize_address(raw)
             head, _, rest = answer.partition(" ")
             number, _, tail = rest.partition(" ")
-            if head not in {"Calle", "Cra."} or not number.isdigit():
+            if head not in {"Cl.", "Cra."} or not number.isdigit():
                 continue
             checked += 1
-            swapped = "Cra." if head == "Calle" else "Calle"
+            swapped = "Cra." if head == "Cl." else "Cl."
             lies = {
                 f"{head} {number}Z {tail}": "suffix_changed",
                 f"{swapped} {number} {tail}": "street_type_changed",

@@ -182,3 +182,16 @@ class TestNameProperties:
         index = letters[where % len(letters)] + 1
         verdict = GUARD.check(NOMBRES, raw, answer[:index] + mark + answer[index:])
         assert not verdict.ok
+
+
+class TestPlaceholders:
+    """A name placeholder ("N/A", "sin dato") stands for no name: the empty answer passes."""
+
+    @pytest.mark.parametrize("raw", ["N/A", "sin dato", "XXX", "ninguno", "-"])
+    def test_empty_answer_for_a_placeholder_passes(self, raw: str) -> None:
+        assert GUARD.check(NOMBRES, raw, "") == OK
+        assert GUARD.check(APELLIDOS, raw, "") == OK
+
+    @pytest.mark.parametrize("raw", ["Nadia", "Juan", "Xiomara"])
+    def test_empty_answer_for_a_name_is_still_rejected(self, raw: str) -> None:
+        assert GUARD.check(NOMBRES, raw, "") == rejected("empty")

@@ -282,6 +282,27 @@ class TestUnknown:
         assert assess_occupation(raw) == Outcome("", confident=True, reason="empty")
 
 
+class TestBrandCasing:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("Senior DevOps Engineer", "Senior DevOps Engineer"),
+            ("desarrollador JavaScript", "Desarrollador JavaScript"),
+            ("Desarrollador iOS", "Desarrollador iOS"),
+            ("analista de datos PowerBI", "Analista de Datos PowerBI"),
+            ("Community manager de McDonald's", "Community Manager de McDonald's"),
+            ("SENIOR DEVOPS ENGINEER", "Senior Devops Engineer"),  # no capital typed inside
+            ("senior devops engineer", "Senior Devops Engineer"),
+            ("aNALISTA dE dATOS", "Analista de Datos"),  # caps lock reversed
+        ],
+    )
+    def test_brand_words_keep_their_case(self, raw: str, expected: str) -> None:
+        """A word typed with a capital inside it, as products and trades write it, is kept."""
+        outcome = assess_occupation(raw)
+        assert outcome.value == expected
+        assert normalize_occupation(outcome.value) == outcome.value
+
+
 class TestProperties:
     @given(st.one_of(text_or_form, occupation_words))
     def test_idempotent(self, value: str) -> None:

@@ -232,6 +232,100 @@ class TestTitleCase:
         assert assess_institution(raw) == Outcome("", confident=True, reason="empty")
 
 
+class TestBrandsAndAcronyms:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("ExcelCredit S.A.S", "ExcelCredit S.A.S."),
+            ("excelcredit sas", "Excelcredit S.A.S."),  # no capital typed inside: a word
+            ("McDonald's Colombia SAS", "McDonald's Colombia S.A.S."),
+            ("Distribuidora DaviPlata ltda", "Distribuidora DaviPlata Ltda."),
+            ("iOS Developers SAS", "iOS Developers S.A.S."),
+            ("PayU Latam S.A.S.", "PayU LATAM S.A.S."),
+            ("Inversiones eBay sa", "Inversiones eBay S.A."),
+            ("soluciones JavaScript ltda", "Soluciones JavaScript Ltda."),
+        ],
+    )
+    def test_a_capital_typed_inside_a_word_is_kept(self, raw: str, expected: str) -> None:
+        """A word typed as a brand is written (capital inside it) stays as typed."""
+        outcome = assess_institution(raw)
+        assert outcome.value == expected
+        assert outcome.confident
+        assert normalize_institution(outcome.value) == outcome.value
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("gOMEZ Y CIA SAS", "Gomez y Cía. S.A.S."),  # caps lock reversed: no brand
+            ("TRANSPORTES eSTRELLA LTDA", "Transportes Estrella Ltda."),
+        ],
+    )
+    def test_reversed_caps_lock_is_no_brand(self, raw: str, expected: str) -> None:
+        """A word typed with caps lock reversed is title-cased like any other."""
+        assert assess_institution(raw).value == expected
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("ACH COLOMBIA", "ACH Colombia"),
+            ("ach colombia s.a.", "ACH Colombia S.A."),
+            ("E.S.E. Hospital San Rafael", "ESE Hospital San Rafael"),
+            ("ese hospital la maria", "ESE Hospital La Maria"),
+            ("IPS SALUD TOTAL SAS", "IPS Salud Total S.A.S."),
+            ("TCC", "TCC"),
+            ("transportadora tcc s.a.s.", "Transportadora TCC S.A.S."),
+            ("ong mujeres del pacifico", "ONG Mujeres del Pacifico"),
+            ("wom colombia", "WOM Colombia"),  # an upper-case word of a known name
+            ("grupo sura", "Grupo SURA"),
+        ],
+    )
+    def test_known_acronyms(self, raw: str, expected: str) -> None:
+        """Known acronyms, from the acronym list or the known names, are upper-case anywhere."""
+        assert assess_institution(raw).value == expected
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "ACH COLOMBIA SAS",
+            "INVERSIONES XYZ SAS",
+            "TRANSPORTES JGB LTDA",
+            "DISTRIBUIDORA ABC S.A.",
+            "SERVICIOS IT SAS",
+        ],
+    )
+    def test_an_unknown_short_word_in_all_caps_is_not_sure(self, raw: str) -> None:
+        """In an ALL-CAPS name, a short word that may be an acronym leaves the case to a model."""
+        raw = raw.replace("ACH", "QXT")  # ACH itself is known now
+        outcome = assess_institution(raw)
+        assert outcome.reason == "unknown"
+        assert not outcome.confident
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("INVERSIONES RUIZ SAS", "Inversiones Ruiz S.A.S."),
+            ("DISTRIBUIDORA SAN JOSE S.A.S.", "Distribuidora San Jose S.A.S."),
+            ("AGROPECUARIA LA 80 LTDA", "Agropecuaria La 80 Ltda."),
+            ("SOLUCIONES MI TIERRA S.A.", "Soluciones Mi Tierra S.A."),
+            ("CAFE DEL MAR SAS", "Cafe del Mar S.A.S."),
+            ("EL SOL DE ORO LTDA", "El Sol de Oro Ltda."),
+            ("DISTRIBUCIONES VEGA HNOS SAS", "Distribuciones Vega Hnos S.A.S."),
+            ("ACH COLOMBIA SAS", "ACH Colombia S.A.S."),
+            ("Inversiones Xyz sas", "Inversiones Xyz S.A.S."),  # mixed case: the case is typed
+        ],
+    )
+    def test_known_short_words_stay_sure(self, raw: str, expected: str) -> None:
+        """Short Spanish words, names and known acronyms in an ALL-CAPS name keep it confident."""
+        assert assess_institution(raw) == Outcome(expected, confident=True, reason="legal_suffix")
+
+    def test_vocabulary_data(self) -> None:
+        """The short words are two to four letters and no acronym is also a word."""
+        words = _data("organizations_words.json", "words")
+        assert all(2 <= len(word) <= 4 or len(word) == 1 for word in words)
+        assert words == sorted(set(words))
+        assert not {plain(word) for word in words} & {plain(a) for a in KNOWN_ACRONYMS}
+
+
 class TestNoCompany:
     @pytest.mark.parametrize(
         ("raw", "expected"),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.postprocessors.base import Outcome, assess, assessor_of
+from llm_normalize.postprocessors.divipola import load_data
 from llm_normalize.postprocessors.places import (
     Gazetteer,
     Place,
@@ -487,8 +488,10 @@ class TestGazetteerData:
         ],
     )
     def test_department_capitals(self, name: str, department: str, code: str) -> None:
-        """Every department capital resolves, confidently, to itself."""
-        assert assess_city(name) == Outcome(name, confident=True, reason="known")
+        """Every department capital resolves to itself, confidently unless another town is called so too."""
+        # San Andrés de Sotavento, about as populous, is called San Andrés too.
+        confident = name != "San Andrés"
+        assert assess_city(name) == Outcome(name, confident=confident, reason="known")
         assert resolve(name) == Place(name, department, code)
 
     @pytest.mark.parametrize(
@@ -586,11 +589,16 @@ class TestGazetteerData:
         assert assess_city(name).confident
 
     def test_every_place_renders_to_a_fixed_point(self) -> None:
-        """The rendering of every place maps to itself, confidently, and resolves to it."""
+        """The rendering of every place maps to itself, confidently unless shared, and resolves to it."""
+        unsure = []
         for place in PLACES:
             label = GAZETTEER.render(place)
-            assert assess_city(label) == Outcome(label, confident=True, reason="known"), place
+            sure = not GAZETTEER.is_ambiguous(label)
+            assert assess_city(label) == Outcome(label, confident=sure, reason="known"), place
             assert GAZETTEER.lookup(label) == place
+            if not sure:
+                unsure.append(label)
+        assert unsure == ["San Andrés"]
 
     def test_every_name_maps_to_itself(self) -> None:
         """Every canonical name on its own comes out unchanged."""
@@ -599,19 +607,30 @@ class TestGazetteerData:
             assert normalize_city(place.name.upper()) == place.name, place
 
     def test_every_alias_resolves_to_its_place(self) -> None:
-        """Each row of aliases.csv names the place of its code, confidently."""
+        """Each row of aliases.csv names the place of its code, confidently, unless it is another place's name."""
         by_code = {place.code: place for place in PLACES}
+        names = {fold(place.name) for place in PLACES}
         for row in read_data("aliases.csv"):
             outcome = assess_city(row["alias"])
+            if fold(row["alias"]) in names:
+                continue  # shared: see test_aliases_do_not_shadow_names
             assert outcome.confident, row
             assert GAZETTEER.lookup(row["alias"]) == by_code[row["code"]], row
             assert outcome.reason == "alias"
 
     def test_aliases_do_not_shadow_names(self) -> None:
-        """No alias is spelt like a canonical name, so no place is hidden by one."""
-        names = {fold(place.name) for place in PLACES}
+        """An alias spelt like another place's name hides neither: the name becomes ambiguous."""
+        by_code = {place.code: place for place in PLACES}
+        shared = 0
         for row in read_data("aliases.csv"):
-            assert fold(row["alias"]) not in names, row
+            named = [place for place in PLACES if fold(place.name) == fold(row["alias"])]
+            if not named:
+                continue
+            shared += 1
+            assert assess_city(row["alias"]).reason == "ambiguous", row
+            candidates = GAZETTEER.candidates(row["alias"])
+            assert {*named, by_code[row["code"]]} <= set(candidates), row
+        assert shared == 4  # Manaure, Leiva, El Peñol, El Guamo
 
     def test_data_file_names_match(self) -> None:
         """The department column of municipalities.csv agrees with departments.csv."""
@@ -620,12 +639,21 @@ class TestGazetteerData:
             assert departments[row["code"][:2]] == row["department"], row
 
     def test_preferred_namesakes(self) -> None:
-        """Each preferred place shares its name and is the only preferred one of that name."""
+        """Each preferred place shares its name (with a namesake, an alias or a short form) and is what the name alone resolves to."""
         preferred = [row for row in read_data("municipalities.csv") if row["preferred"]]
-        assert len(preferred) == 10
-        counts = Counter(fold(place.name) for place in PLACES)
+        assert len(preferred) == 15
+        assert {row["preferred"] for row in preferred} == {"all", "namesakes"}
+        data = load_data()
+        by_key: dict[str, set[Place]] = defaultdict(set)
+        for index in (data.names, data.aliases, data.readings):
+            for key, places in index.items():
+                by_key[key].update(places)
         for row in preferred:
-            assert counts[fold(row["name"])] > 1, row
+            # A name or an alias of the place is also another place's name or short form.
+            assert any(
+                len(places) > 1 and row["code"] in {place.code for place in places}
+                for places in by_key.values()
+            ), row
             place = resolve(row["name"])
             assert place is not None
             assert place.code == row["code"]
@@ -863,3 +891,246 @@ class TestCandidatePlaces:
     def test_total(self, text: str) -> None:
         """Any text gives a tuple of places, never an error."""
         assert isinstance(GAZETTEER.candidate_places(text), tuple)
+
+
+class TestSharedNames:
+    @pytest.mark.parametrize(
+        ("raw", "readings"),
+        [
+            # A name that is exactly one place's and the common short form of another's.
+            ("Santuario", {"66687", "05697"}),  # Santuario (Risaralda), El Santuario (Antioquia)
+            ("SANTUARIO", {"66687", "05697"}),
+            ("cerrito", {"68162", "76248"}),  # Cerrito (Santander), El Cerrito (Valle)
+            ("Palmar", {"68522", "08520"}),  # Palmar (Santander), Palmar de Varela
+            ("san antonio", {"73675", "25645"}),  # San Antonio (Tolima), ... del Tequendama
+            ("SAN JACINTO", {"13654", "13655"}),
+            ("San José", {"17665", "95001"}),  # San José (Caldas), San José del Guaviare...
+            ("El Carmen", {"54245", "13244"}),  # El Carmen (N. de Santander), El Carmen de Bolívar
+            ("Victoria", {"17867", "76403"}),
+            # A name that an alias gives to another place as well.
+            ("Manaure", {"44560", "20443"}),  # Manaure (La Guajira), Manaure Balcón del Cesar
+            ("LEIVA", {"52405", "15407"}),  # Leiva (Nariño), Villa de Leyva
+            ("el peñol", {"52254", "05541"}),  # El Peñol (Nariño), Peñol (Antioquia)
+            ("El Guamo", {"13248", "73319"}),
+            # Several places shorten to it, and none is named so.
+            ("San Vicente", {"18753", "68689"}),
+            ("union", {"05400", "76400"}),
+        ],
+    )
+    def test_shared_name_is_not_confident(self, raw: str, readings: set[str]) -> None:
+        """A name several places are named or called by is ambiguous, and every one of them is a candidate."""
+        outcome = assess_city(raw)
+        assert not outcome.confident
+        assert outcome.reason == "ambiguous"
+        assert GAZETTEER.is_ambiguous(raw)
+        assert GAZETTEER.resolve(raw) is None
+        assert readings <= {place.code for place in GAZETTEER.candidate_places(raw)}
+        assert readings <= {place.code for place in GAZETTEER.candidates(raw)}
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("Santuario", "Santuario"),
+            ("SAN JOSE", "San José"),  # the shared name, as its places write it
+            ("el penol", "El Peñol"),
+            ("Union", "Union"),  # no place is named so: tidied as typed
+        ],
+    )
+    def test_shared_name_is_written_as_typed(self, raw: str, expected: str) -> None:
+        """An ambiguous value keeps the name typed, with the accents of a place of that name."""
+        assert normalize_city(raw) == expected
+        assert normalize_city(expected) == expected
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("Santuario, Antioquia", "El Santuario"),
+            ("santuario antioquia", "El Santuario"),
+            ("Santuario (Risaralda)", "Santuario (Risaralda)"),
+            ("SANTUARIO - RISARALDA", "Santuario (Risaralda)"),
+            ("San Andres, Antioquia", "San Andrés de Cuerquía"),
+            ("San Andrés - Córdoba", "San Andrés de Sotavento"),
+            ("San Andrés, Santander", "San Andrés (Santander)"),
+            ("San Andrés, San Andrés Islas", "San Andrés"),
+            ("Manaure, La Guajira", "Manaure (La Guajira)"),
+            ("MANAURE CESAR", "Manaure Balcón del Cesar"),
+            ("Leiva, Nariño", "Leiva (Nariño)"),
+            ("Leiva Boyacá", "Villa de Leyva"),
+            ("Cerrito, Valle", "El Cerrito"),
+            ("Palmar, Atlántico", "Palmar de Varela"),
+            ("El Carmen, Bolívar", "El Carmen de Bolívar"),
+            ("Peñol, Antioquia", "Peñol (Antioquia)"),
+            ("El Peñol, Nariño", "El Peñol (Nariño)"),
+            ("San Vicente, Caquetá", "San Vicente del Caguán"),
+        ],
+    )
+    def test_a_department_settles_it(self, raw: str, expected: str) -> None:
+        """With its department, a shared name is the one place of that department, confidently."""
+        outcome = assess_city(raw)
+        assert outcome.value == expected
+        assert outcome.confident
+        assert not GAZETTEER.is_ambiguous(raw)
+        assert normalize_city(expected) == expected
+
+    @pytest.mark.parametrize(
+        "raw",
+        ["Cartagena", "CIENAGA", "Florida", "Guamo", "Armenia", "barranca", "El Santuario"],
+    )
+    def test_a_dominant_place_or_the_full_name_stays_sure(self, raw: str) -> None:
+        """A city far bigger than every other place of its name, or a full name, is still confident."""
+        assert assess_city(raw).confident
+        assert not GAZETTEER.is_ambiguous(raw)
+
+    def test_preferred_over_namesakes_only_resolves_unsure(self) -> None:
+        """San Andrés is the archipelago's, but San Andrés de Sotavento is called so too: resolved, not sure."""
+        outcome = assess_city("San Andres")
+        assert outcome == Outcome("San Andrés", confident=False, reason="known")
+        assert GAZETTEER.is_ambiguous("San Andres")
+        place = resolve("San Andres")
+        assert place is not None
+        assert place.code == "88001"
+        assert assess_city("San Andres isla") == Outcome("San Andrés", True, "alias")
+
+    def test_sure_typos_of_an_unsure_name_are_unsure(self) -> None:
+        """A typo of a name that is not sure on its own is not sure either."""
+        outcome = assess_city("San Andress")
+        assert outcome.value == "San Andrés"
+        assert not outcome.confident
+
+    def test_short_forms_alone_are_no_places(self) -> None:
+        """A one-word short form nobody else is named by is a surname, a first name or a word: unknown."""
+        for raw in ["Gloria", "Rosario", "Castillo", "Juan", "Mesa", "Cruz", "Esperanza"]:
+            assert assess_city(raw).reason == "unknown", raw
+            assert GAZETTEER.candidate_places(raw) == (), raw
+
+    def test_user_alias_settles_a_shared_name(self) -> None:
+        """A user alias replaces every meaning of its key, a shared name included."""
+        custom = GAZETTEER.with_aliases({"Santuario": "El Santuario"})
+        assert custom.assess("santuario") == Outcome("El Santuario", True, "alias")
+        assert not custom.is_ambiguous("Santuario")
+        assert custom.normalize("Santuario, Risaralda") == "Santuario (Risaralda)"
+
+    @given(city_or_form)
+    def test_ambiguous_values_are_never_confident(self, text: str) -> None:
+        """Whatever is typed, a value the gazetteer calls ambiguous is not confident."""
+        if GAZETTEER.is_ambiguous(text):
+            assert not assess_city(text).confident
+
+
+class TestShortAndFormerNames:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            # The official name without its article or its qualifier, as people say it.
+            ("Codazzi", "Agustín Codazzi"),
+            ("CODAZZI, CESAR", "Agustín Codazzi"),
+            ("Calera", "La Calera"),
+            ("calera cundinamarca", "La Calera"),
+            ("Lopez", "López de Micay"),
+            ("Ceja", "La Ceja"),
+            ("dorada caldas", "La Dorada"),
+            ("TEBAIDA", "La Tebaida"),
+            ("Quilichao", "Santander de Quilichao"),
+            ("Carmen de Bolivar", "El Carmen de Bolívar"),
+            ("JAGUA DE IBIRICO", "La Jagua de Ibirico"),
+            ("Villa de Leiva", "Villa de Leyva"),
+            ("san jose de isnos", "Isnos"),
+            # Former names.
+            ("Ospina Pérez", "Venecia (Cundinamarca)"),
+            ("rafael reyes", "Apulo"),
+            ("Mesitas del Colegio", "El Colegio"),
+            # The town people name instead of its municipality.
+            ("El Bordo", "Patía"),
+            ("EL DIFICIL", "Ariguaní"),
+            ("La Hormiga, Putumayo", "Valle del Guamuez"),
+            ("El Líbano", "Líbano"),
+            ("el socorro santander", "Socorro"),
+        ],
+    )
+    def test_known_short_and_former_names(self, raw: str, expected: str) -> None:
+        """Short, former and common names of a municipality resolve to it, confidently."""
+        outcome = assess_city(raw)
+        assert outcome.value == expected
+        assert outcome.confident
+        assert outcome.reason == "alias"
+
+    def test_every_name_without_its_article_and_two_words_resolves(self) -> None:
+        """Every place named "El/La/Los/Las ..." with two more words is found without its article."""
+        checked = 0
+        for place in PLACES:
+            first, _, rest = place.name.partition(" ")
+            if first.casefold() in {"el", "la", "los", "las"} and " " in rest:
+                checked += 1
+                assert resolve(rest) == place, place
+        assert checked >= 8
+
+    def test_a_slip_in_a_short_form_is_not_a_place(self) -> None:
+        """A typo of part of a name is too far from the name: "Valera" is no La Calera."""
+        assert resolve("Valera") is None
+        assert resolve("Calerra") is None
+        assert GAZETTEER.candidate_places("Lopes") == ()
+
+
+class TestTyposOfBigCities:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("Bucamanga", "Bucaramanga"),
+            ("BUCAMANGA SANTANDER", "Bucaramanga"),
+            ("Villavencio", "Villavicencio"),
+            ("villacencio", "Villavicencio"),
+            ("Barranquia", "Barranquilla"),
+        ],
+    )
+    def test_a_dropped_syllable_of_a_capital_is_a_slip(self, raw: str, expected: str) -> None:
+        """Two neighbouring letters missing from a department capital's name is one slip."""
+        assert assess_city(raw) == Outcome(expected, confident=True, reason="fuzzy")
+        assert [place.name for place in GAZETTEER.candidate_places(raw)] == [expected]
+
+    @pytest.mark.parametrize("raw", ["Baranoa", "Sabanaga", "Medelln", "Cali Sur Oriente"])
+    def test_other_short_values_are_not_moved_by_it(self, raw: str) -> None:
+        """The dropped syllable is for capitals typed eight letters or more; others keep their bounds."""
+        outcome = assess_city(raw)
+        assert not (outcome.reason == "fuzzy" and outcome.confident), outcome
+
+
+class TestOtherSystemsDebris:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("CHIGORODÓ          Municipios", "Chigorodó"),
+            ("Municipio de Chía", "Chía"),
+            ("MPIO. DE RIONEGRO", "Rionegro"),
+            ("Municipio Sabaneta (Antioquia)", "Sabaneta"),
+            ("Medellín - Antioquia - Colombia", "Medellín"),
+            ("CALI (VALLE)", "Cali"),
+            ("Cali, Departamento del Valle del Cauca", "Cali"),
+            ("Pereira, Dpto. de Risaralda", "Pereira"),
+            ("Colombia - Bogotá", "Bogotá D.C."),
+            ("COLOMBIA, MEDELLIN", "Medellín"),
+            ("Ciudad de Cali", "Cali"),
+            ("Bogot&aacute;", "Bogotá D.C."),
+            ("BOGOT&AACUTE; D.C.", "Bogotá D.C."),
+            ("Medell&iacute;n, Antioquia", "Medellín"),
+            ("Ibagu&eacute; - Tolima", "Ibagué"),
+            ("Bogot&amp;aacute;", "Bogotá D.C."),
+        ],
+    )
+    def test_debris_is_set_aside(self, raw: str, expected: str) -> None:
+        """Words and entities other systems add around a place do not hide it."""
+        outcome = assess_city(raw)
+        assert outcome.value == expected
+        assert outcome.confident
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [("Ciudad Bolívar", "Ciudad Bolívar"), ("Puerto Colombia", "Puerto Colombia")],
+    )
+    def test_a_name_with_such_a_word_is_itself(self, raw: str, expected: str) -> None:
+        """A place whose name holds one of those words matches whole first."""
+        assert assess_city(raw) == Outcome(expected, confident=True, reason="known")
+
+    def test_debris_alone_is_no_place(self) -> None:
+        """The words alone name nothing."""
+        for raw in ["Municipio", "Ciudad", "Departamento del Valle", "Municipios Colombia"]:
+            assert not assess_city(raw).confident, raw

@@ -3,11 +3,13 @@ import unicodedata
 import pytest
 from hypothesis import given
 
+from llm_normalize.postprocessors.base import Outcome
 from llm_normalize.postprocessors.text import (
     assess_name,
     capitalize_words,
     clean_text,
     fold,
+    is_name_placeholder,
     recase,
 )
 from strategies import any_text, form_text, text_or_form
@@ -40,7 +42,7 @@ class TestCleanText:
             ("ＣＡＬＩ １２", "CALI 12"),
             ("O\u2019Neill", "O'Neill"),
             ("a\x00b\x07c", "abc"),
-            ("&amp;", "&amp;"),
+            ("&amp;", "&"),
             ("Cra. 15 # 100 - 25", "Cra. 15 # 100 - 25"),
             ("Óíº8uX", "Óíº8uX"),
         ],
@@ -85,6 +87,128 @@ class TestCleanText:
     def test_digits_survive(self, text: str) -> None:
         """Every decimal digit typed is still there, in order."""
         assert decimals(clean_text(text)) == decimals(text)
+
+
+class TestHtmlEntities:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("Bogot&aacute;", "Bogotá"),
+            ("NARI&Ntilde;O", "NARIÑO"),
+            ("NARI&NTILDE;O", "NARIÑO"),  # escaped, then upper-cased by another system
+            ("Mu&ntilde;oz G&oacute;mez", "Muñoz Gómez"),
+            ("Crepes &amp; Waffles", "Crepes & Waffles"),
+            ("Crepes &amp;amp;amp; Waffles", "Crepes & Waffles"),  # escaped three times
+            ("Bogot&amp;aacute;", "Bogotá"),
+            ("Juan&nbsp;Carlos", "Juan Carlos"),
+            ("&lt;b&gt;Ana&lt;/b&gt;", "<b>Ana</b>"),
+            ("Calle 5 &#35; 10-20", "Calle 5 &#35; 10-20"),  # numeric: its digits were typed
+            ("Pe&#241;a", "Pe&#241;a"),
+            ("A&B", "A&B"),
+            ("Gomez & Cia", "Gomez & Cia"),
+            ("&notas &copy 2024", "&notas &copy 2024"),  # no semicolon: not a reference
+            ("&frac12; kilo", "&frac12; kilo"),  # a digit in the name
+            ("&foo; bar", "&foo; bar"),
+        ],
+    )
+    def test_named_references_are_decoded(self, raw: str, expected: str) -> None:
+        """Named HTML references are decoded, every layer, in any case; anything else stays."""
+        assert clean_text(raw) == expected
+
+    @given(form_text, form_text)
+    def test_decoding_settles(self, before: str, after: str) -> None:
+        """A value with references around it is a fixed point once cleaned."""
+        once = clean_text(f"{before}&amp;aacute;&NTILDE;{after}")
+        assert clean_text(once) == once
+        assert "&" not in once
+
+    @given(text_or_form)
+    def test_recasing_never_makes_a_reference(self, text: str) -> None:
+        """Re-casing a cleaned value never makes a reference appear (a decoding would drop an "&")."""
+        cleaned = clean_text(f"&{text};&AACUTE{text};")
+        for variant in (cleaned.upper(), cleaned.lower(), cleaned.title()):
+            assert clean_text(variant).count("&") == variant.count("&")
+
+
+class TestNamePlaceholders:
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "N/A",
+            "n/a",
+            "n.a.",
+            "N.A",
+            "NA",
+            "N.N.",
+            "S/D",
+            "s.d.",
+            "N/D",
+            "S/N",
+            "-",
+            "--",
+            "...",
+            "ninguno",
+            "NINGUNA",
+            "sin dato",
+            "SIN DATOS",
+            "Sin nombre",
+            "sin apellidos",
+            "sin información",
+            "no aplica",
+            "No tiene",
+            "NO REGISTRA",
+            "desconocido",
+            "xx",
+            "XXX",
+            "x.x.x",
+            "X X X X",
+            "null",
+            "NULL",
+            "None",
+            "nan",
+            "undefined",
+        ],
+    )
+    def test_placeholders_become_empty_and_sure(self, raw: str) -> None:
+        """A value that stands for no name is no name: the empty value, confidently."""
+        assert is_name_placeholder(raw)
+        outcome = assess_name(f"  {raw} ")
+        assert outcome == Outcome("", confident=True, reason="placeholder")
+        assert capitalize_words(outcome.value) == outcome.value
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "Nadia",
+            "Nancy",
+            "Ana",
+            "X",
+            "Ximena",
+            "Xiomara",
+            "Nelly",
+            "Sindy",
+            "Ninfa",
+            "Nubia",
+            "Noa",
+        ],
+    )
+    def test_real_names_are_names(self, raw: str) -> None:
+        """Names that look a little like a placeholder are capitalised as names."""
+        assert not is_name_placeholder(raw)
+        assert assess_name(raw.upper()) == Outcome(raw, confident=True, reason=None)
+
+    @pytest.mark.parametrize("raw", ["N/A Perez", "Juan N/A", "ninguno ninguno", "?", ""])
+    def test_a_placeholder_is_the_whole_value(self, raw: str) -> None:
+        """Only a whole value is a placeholder; "?" is unusual, and empty is empty."""
+        assert not is_name_placeholder(raw)
+
+    @given(text_or_form)
+    def test_placeholders_are_fixed_points(self, text: str) -> None:
+        """A placeholder becomes the empty value, which normalizes to itself."""
+        outcome = assess_name(text)
+        if outcome.reason == "placeholder":
+            assert outcome.value == ""
+            assert capitalize_words(outcome.value) == ""
 
 
 class TestFold:
@@ -193,8 +317,9 @@ class TestCapitalizeWords:
 
     @given(text_or_form)
     def test_letters_kept_modulo_case(self, text: str) -> None:
-        """The letters are those typed, in order, up to case."""
-        assert letters(capitalize_words(text)) == letters(clean_text(text))
+        """The letters are those typed, in order, up to case (a placeholder: none)."""
+        expected = "" if is_name_placeholder(text) else letters(clean_text(text))
+        assert letters(capitalize_words(text)) == expected
 
     @given(any_text)
     def test_length_bounded(self, text: str) -> None:

@@ -48,7 +48,7 @@ from llm_normalize.guard.free_text import check_free_text
 from llm_normalize.guard.names import check_name
 from llm_normalize.guard.places import PLACE_SIMILARITY, check_place
 from llm_normalize.postprocessors.places import Gazetteer
-from llm_normalize.postprocessors.text import clean_text
+from llm_normalize.postprocessors.text import clean_text, is_name_placeholder
 from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 from llm_normalize.records import FieldResult
 
@@ -154,6 +154,9 @@ class Guard:
         raw_has_content = has_alnum(raw_clean)
         answer_has_content = has_alnum(answer_clean)
         if raw_has_content and not answer_has_content:
+            # A name placeholder ("N/A", "sin dato") stands for no name: empty is its value.
+            if spec.kind == "name" and is_name_placeholder(raw_clean):
+                return OK
             return reject("empty")
         if not raw_has_content:
             # Nothing typed to lose; an answer with letters or digits would be made up.

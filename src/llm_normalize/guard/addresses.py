@@ -66,7 +66,7 @@ from llm_normalize.postprocessors._address_lexicon import (
     STREET_TYPES,
     TYPES_NEEDING_NUMBER,
 )
-from llm_normalize.postprocessors._address_parser import parse
+from llm_normalize.postprocessors.address_styles import read_address
 from llm_normalize.postprocessors.spanish import plain
 
 __all__ = ["check_address"]
@@ -152,8 +152,12 @@ def _characters_typed(raw: str, answer: str) -> bool:
 
 
 def _reading(text: str) -> str:
-    """A cleaned text as the address grammar renders it (the rules' output for it, mostly)."""
-    return parse(text).render()
+    """A cleaned text as the address grammar renders it (the rules' output for it, mostly).
+
+    Codes of the cadastral style the grammar does not know (``CA`` for Casa, ``PI`` for
+    Piso) are read as their keywords where a keyword would stand, as the style reads them.
+    """
+    return read_address(text).render()
 
 
 def _items(reading: str) -> list[_Item]:

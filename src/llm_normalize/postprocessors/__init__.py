@@ -11,7 +11,13 @@ Colombian lead profile, so this package hands them out lazily, on first access.
 
 from typing import TYPE_CHECKING
 
-from llm_normalize.postprocessors.address import assess_address, normalize_address
+from llm_normalize.postprocessors.address import (
+    ADDRESS_STYLES,
+    AddressStyle,
+    assess_address,
+    make_address_normalizer,
+    normalize_address,
+)
 from llm_normalize.postprocessors.base import (
     Assessor,
     Outcome,
@@ -46,8 +52,10 @@ if TYPE_CHECKING:
     from llm_normalize.profiles.colombia import default_registry as default_registry
 
 __all__ = [
+    "ADDRESS_STYLES",
     "DEFAULT_CHAINS",
     "EDUCATION_LEVELS",
+    "AddressStyle",
     "Assessor",
     "Gazetteer",
     "Outcome",
@@ -67,6 +75,7 @@ __all__ = [
     "clean_text",
     "default_registry",
     "fold",
+    "make_address_normalizer",
     "make_city_normalizer",
     "make_institution_normalizer",
     "normalize_address",

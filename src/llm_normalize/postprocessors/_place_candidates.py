@@ -183,16 +183,14 @@ class CandidateFinder:
         else:
             exact = gazetteer._qualified(rest, department)
         if exact:
-            return self._reading(exact)
+            return self._reading(gazetteer._spelt(rest), exact)
         if department is None and (
             rest in self._data.standalone_department_keys or rest in COUNTRY_WORDS
         ):
             return ()  # a department alone names none of its places, the country none
         if self._spelling_index is None:
             self._spelling_index = _SpellingIndex.of(
-                sorted(
-                    k for k in {**self._data.names, **self._data.aliases} if k not in COUNTRY_WORDS
-                )
+                sorted(k for k in gazetteer._fuzzy_targets if k not in COUNTRY_WORDS)
             )
         places: dict[Place, int] = {}
         for key, distance in self._spelling_index.nearest(rest).items():
@@ -200,16 +198,16 @@ class CandidateFinder:
                 named = gazetteer._qualified(key, department)
             else:
                 named = gazetteer._bare_places(key)
-            for place in self._reading(named):
+            for place in self._reading(key, named):
                 places[place] = min(distance, places.get(place, distance))
         if not places:
             return ()
         best = min(places.values())
         return tuple(place for place, distance in places.items() if distance == best)
 
-    def _reading(self, places: tuple[Place, ...]) -> tuple[Place, ...]:
-        """The namesakes a key may stand for: its preferred one when it has one, else all."""
-        picked = self._gazetteer._pick(places)
+    def _reading(self, key: str, places: tuple[Place, ...]) -> tuple[Place, ...]:
+        """The places a key may stand for: its preferred one when it has one, else all."""
+        picked = self._gazetteer._pick(key, places)
         return places if picked is None else (picked,)
 
 

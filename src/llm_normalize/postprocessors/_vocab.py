@@ -17,6 +17,8 @@ user also typed lower-case elsewhere in the value (the *evidence*). Evidence is 
 that has a lower-case letter and keeps one after `recase`, so a rendered value has evidence
 whenever its input had: running `title_case` again keeps the same tokens upper-case.
 In an ALL-CAPS value nothing tells an acronym from a word, so only known acronyms stay upper.
+A word typed with a capital inside it, as brands are written ("ExcelCredit", "DevOps",
+"McDonald's", "iOS"), is kept as typed (`is_brand_cased`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from llm_normalize.postprocessors.spanish import (
 from llm_normalize.postprocessors.text import clean_text, fold, recase
 
 __all__ = [
+    "is_brand_cased",
     "is_placeholder",
     "load_json",
     "match_key",
@@ -60,6 +63,8 @@ _MIN_ACRONYM: Final = 2
 _MAX_ACRONYM: Final = 5
 
 _ALNUM_RUN: Final = re.compile(r"([^\W_]+)")
+# `_is_camel` on a word's shape, "U" for a capital and "l" for a lower-case letter.
+_CAMEL_SHAPE: Final = re.compile(r"(?:Ul+)+(?:Ul+|U{1,3})")
 # "S.E.N.A", "i.b.m.": single letters each followed by a period (the last one optional).
 _DOTTED: Final = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]?")
 
@@ -137,12 +142,36 @@ def _is_evidence(part: str, acronyms: Mapping[str, str]) -> bool:
     return plain(part) not in acronyms and _has_lower(part) and _has_lower(recase(part))
 
 
+def _is_camel(part: str) -> bool:
+    # Humps of a capital and lower-case letters, two or more ("ExcelCredit", "McDonald",
+    # "DevOps"); the last may be up to three capitals ("PayU", "PowerBI").
+    shape = "".join("U" if char.isupper() else "l" if char.islower() else "?" for char in part)
+    return _CAMEL_SHAPE.fullmatch(shape) is not None
+
+
+def is_brand_cased(part: str) -> bool:
+    """Say whether a typed word of letters is written as a brand is: a capital inside it.
+
+    "ExcelCredit", "DevOps", "JavaScript", "McDonald", "LinkedIn", "PayU", "PowerBI"; and an "i" or
+    "e" before a capitalised word or up to three capitals: "iOS", "iPhone", "eBay".
+    Not a word typed with caps lock reversed ("gOMEZ", "eSTRELLA") or all in one case.
+    """
+    if len(part) < 3 or not part.isalpha():
+        return False
+    if part[0] in "ie" and part[1].isupper():
+        rest = part[1:]
+        return (rest.isupper() and len(rest) <= 3) or rest.istitle() or _is_camel(rest)
+    return len(part) > 3 and _is_camel(part)
+
+
 def _render_part(part: str, acronyms: Mapping[str, str], keep_upper: bool) -> str:
     known = acronyms.get(plain(part))
     if known is not None:
         return known
     if part[0].isdigit():
         # "80", "3M", "2do": case inside a code is the user's business.
+        return part
+    if is_brand_cased(part):
         return part
     if (
         keep_upper

@@ -1,17 +1,20 @@
 """The gazetteer: which place a city value names, by exact, qualified or fuzzy match.
 
-`Gazetteer` matches raw form input against the DIVIPOLA places of `divipola` and their
-aliases: on `place_key` keys (so case, accents, punctuation and spacing never matter),
-with a department qualifier before or after the name, and with a bounded fuzzy search for
-typos. The `ciudad` post-processor built on it, and its convention, are in
-`llm_normalize.postprocessors.places`; the search behind `Gazetteer.candidate_places` is in
-`_place_candidates`.
+`Gazetteer` matches raw form input against the DIVIPOLA places of `divipola`, their
+aliases and the short forms people call them by: on `place_key` keys (so case, accents,
+punctuation and spacing never matter), with a department qualifier before or after the
+name, and with a bounded fuzzy search for typos. A name that several places are named or
+called by is shared: it resolves only to a preferred place, and is confident only when that
+place dominates every other one (`Gazetteer.is_ambiguous`). The `ciudad` post-processor
+built on it, and its convention, are in `llm_normalize.postprocessors.places`; the search
+behind `Gazetteer.candidate_places` is in `_place_candidates`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,7 +34,7 @@ from llm_normalize.postprocessors.divipola import (
     load_data,
     place_key,
 )
-from llm_normalize.postprocessors.text import capitalize_words, clean_text, recase, stable
+from llm_normalize.postprocessors.text import _capitalize_name, clean_text, recase, stable
 
 __all__ = ["Gazetteer"]
 
@@ -54,6 +57,19 @@ _CONFIDENT_DOUBLED_LENGTH: Final = 6
 _CONFIDENT_FUZZY_MARGIN: Final = 3
 # Keys shorter than this ("bta", "mde") are exact-only: never fuzzy targets.
 _MIN_FUZZY_TARGET_LENGTH: Final = 4
+# A department capital (DIVIPOLA code "xx001") typed without two neighbouring letters, a
+# dropped syllable ("Bucamanga"), is one slip, not two edits, from this many characters.
+_SYLLABLE_LENGTH: Final = 8
+_CAPITAL_SUFFIX: Final = "001"
+
+# Words that other systems write around a place: "CHIGORODÓ Municipios", "Municipio de
+# Chía", "Cali, Departamento del Valle", "Colombia - Bogotá". Set aside, with a "de" or
+# "del" after them, only when the value does not match as typed ("Ciudad Bolívar" is a
+# municipality).
+_FILLER_WORDS: Final = frozenset(
+    {"municipio", "municipios", "mpio", "mcpio", "ciudad", "departamento", "depto", "dpto"}
+)
+_FILLER_LINKS: Final = frozenset({"de", "del"})
 
 _ASSESS_CACHE_SIZE: Final = 8192
 
@@ -64,6 +80,7 @@ class _Match:
     places: tuple[Place, ...] = ()
     department: Department | None = None
     confident: bool = False
+    shared: bool = False  # the key names or is said for several places
 
 
 @functools.cache
@@ -98,10 +115,22 @@ class Gazetteer:
     def __init__(self, data: GazetteerData) -> None:
         self._data = data
         self._by_code = {place.code: place for place in data.places}
-        # A bare key means what its alias says, else what its name says; a key next to a
-        # department qualifier prefers names, so a user alias never hides a real place.
-        self._bare: dict[str, tuple[Place, ...]] = {**data.names, **data.aliases}
+        # A bare key means every place it names, is an alias of or shortens ("Santuario":
+        # Santuario and El Santuario), but what a user alias says replaces all that; a key
+        # next to a department qualifier prefers names, so a user alias never hides a real place.
+        bare: dict[str, tuple[Place, ...]] = {}
+        for index in (data.names, data.aliases, data.readings):
+            for key, places in index.items():
+                bare[key] = _union(bare.get(key, ()), places)
+        bare.update(data.custom)
+        self._bare = bare
         self._name_keys = {place: place_key(place.name) for place in data.places}
+        # Keys a typo may be matched against. Not one word of a longer name ("calera" of La
+        # Calera, "lopez" of López de Micay): a slip in part of a name is too far from the
+        # name to guess ("Valera" is no typo of La Calera).
+        self._fuzzy_targets: frozenset[str] = frozenset(
+            key for key, places in bare.items() if not self._partial(key, places)
+        )
         # Keys without spaces, so that "Villa Maria" finds "Villamaría" and "B/quilla" "bquilla".
         compact: dict[str, set[str]] = {}
         for key in self._bare:
@@ -112,6 +141,19 @@ class Gazetteer:
         self._candidates_cached = functools.lru_cache(maxsize=_ASSESS_CACHE_SIZE)(
             CandidateFinder(self).find
         )
+
+    def _partial(self, key: str, places: tuple[Place, ...]) -> bool:
+        """Whether a one-word key is only one word of each of its places' names.
+
+        Initials do not count as words: "bogota" is all of "Bogotá D.C." that matters.
+        """
+        if " " in key:
+            return False
+        for name in map(self._name_key, places):
+            words = name.split()
+            if key not in words or not any(len(word) > 1 and word != key for word in words):
+                return False
+        return True
 
     @classmethod
     def default(cls) -> Gazetteer:
@@ -125,7 +167,8 @@ class Gazetteer:
         return iter(self._data.places)
 
     def __repr__(self) -> str:
-        return f"Gazetteer({len(self)} places, {len(self._data.aliases)} aliases)"
+        aliases = len(self._data.aliases) + len(self._data.custom)
+        return f"Gazetteer({len(self)} places, {aliases} aliases)"
 
     @property
     def places(self) -> tuple[Place, ...]:
@@ -151,7 +194,7 @@ class Gazetteer:
             >>> custom.normalize("LA CAPITAL")
             'Bogotá D.C.'
         """
-        merged = dict(self._data.aliases)
+        merged = dict(self._data.custom)
         for alias, target in aliases.items():
             key = place_key(alias)
             if not key or key in COUNTRY_WORDS:
@@ -164,16 +207,7 @@ class Gazetteer:
                     f"the target of city alias {alias!r} does not name exactly one known place"
                 )
             merged[key] = (place,)
-        data = GazetteerData(
-            places=self._data.places,
-            departments=self._data.departments,
-            department_keys=self._data.department_keys,
-            standalone_department_keys=self._data.standalone_department_keys,
-            names=self._data.names,
-            aliases=merged,
-            preferred=self._data.preferred,
-        )
-        return Gazetteer(data)
+        return Gazetteer(dataclasses.replace(self._data, custom=merged))
 
     def _target(self, target: str | Place) -> Place | None:
         if isinstance(target, Place):
@@ -201,7 +235,10 @@ class Gazetteer:
 
         - values shorter than five characters never match fuzzily ("Cota" is Cota or
           nothing), nor do values with digits;
-        - at most one edit below twelve characters, two from twelve on;
+        - at most one edit below twelve characters, two from twelve on; a department
+          capital without two neighbouring letters ("Bucamanga") counts as one edit;
+        - a one-word alias or short form that is only part of its place's name ("calera",
+          "lopez") is matched exactly only;
         - the best place must be strictly closer than any other candidate place, and
           ties or ambiguous namesakes give no match;
         - with a department qualifier only that department's places compete.
@@ -215,11 +252,36 @@ class Gazetteer:
     def candidates(self, value: str) -> tuple[Place, ...]:
         """Return every place `value` names exactly: one, several namesakes, or none.
 
+        A value that resolves gives its place only; a shared name gives every place named,
+        aliased or commonly called by it ("Santuario": El Santuario and Santuario).
+
         Examples:
             >>> [place.department for place in Gazetteer.default().candidates("barbosa")]
             ['Antioquia', 'Santander']
         """
         return self._match(clean_text(value), fuzzy=False).places
+
+    def is_ambiguous(self, value: str) -> bool:
+        """Say whether `value` names several places and nothing in it says which one.
+
+        A name is shared when several places are named by it ("Barbosa"), or when it is an
+        alias of another place or the short form another place is commonly called by
+        ("Santuario" is Santuario, Risaralda, and El Santuario, Antioquia; "Manaure" is
+        Manaure, La Guajira, and Manaure Balcón del Cesar). A department settles it
+        ("Santuario, Antioquia"); so does a preferred place that dominates every other
+        ("Armenia", "Cartagena"). An ambiguous value is never confident; it may still
+        resolve to a preferred namesake ("San Andrés", the archipelago's, although San
+        Andrés de Sotavento is called San Andrés too).
+
+        Examples:
+            >>> gazetteer = Gazetteer.default()
+            >>> gazetteer.is_ambiguous("Santuario"), gazetteer.is_ambiguous("El Santuario")
+            (True, False)
+            >>> gazetteer.is_ambiguous("Santuario, Antioquia"), gazetteer.is_ambiguous("Armenia")
+            (False, False)
+        """
+        match = self._match(clean_text(value), fuzzy=False)
+        return match.reason == "ambiguous" or (match.shared and not match.confident)
 
     def candidate_places(self, value: str) -> tuple[Place, ...]:
         """Return every place `value` may be read as, for checking what a model made of it.
@@ -228,7 +290,8 @@ class Gazetteer:
 
         - a value that resolves names that place only ("bogta": Bogotá D.C.);
         - otherwise the places it names exactly, every namesake ("Barbosa": both Barbosas,
-          never Barbacoas);
+          never Barbacoas), and every place it is an alias or a short form of
+          ("Santuario": Santuario and El Santuario);
         - otherwise the nearest places within a bounded fuzzy match (optimal string
           alignment, spaces ignored) on the folded key or on a Spanish spelling key, where
           letters that sound alike count as one ("z", "s" and a soft "c"; "ll" and "y";
@@ -295,11 +358,32 @@ class Gazetteer:
             return key
         return self._compact.get(key.replace(" ", ""), key)
 
-    def _pick(self, places: tuple[Place, ...]) -> Place | None:
+    def _pick(self, key: str, places: tuple[Place, ...]) -> Place | None:
+        """The one place a shared key stands for: its preferred place, if it has one.
+
+        Where the key is a place's name, only a place of that name can be preferred: an
+        alias or a short form never takes a name away from the place that bears it.
+        """
         if len(places) == 1:
             return places[0]
-        preferred = [place for place in places if place.code in self._data.preferred]
+        named = () if key in self._data.custom else self._data.names.get(key, ())
+        preferred = [
+            place
+            for place in places
+            if place.code in self._data.preferred and (not named or place in named)
+        ]
         return preferred[0] if len(preferred) == 1 else None
+
+    def _dominates(self, key: str, picked: Place, places: tuple[Place, ...]) -> bool:
+        """Whether the preferred `picked` is sure among `places`: it dominates each of them.
+
+        A place preferred over its namesakes only ("San Andrés") is not sure where another
+        place is also called by the name (San Andrés de Sotavento).
+        """
+        if len(places) == 1 or picked.code in self._data.dominant:
+            return True
+        namesakes = set(self._data.names.get(key, ()))
+        return all(place in namesakes for place in places)
 
     @staticmethod
     def _accepts(place: Place, department: Department) -> bool:
@@ -309,7 +393,8 @@ class Gazetteer:
 
     def _qualified(self, key: str, department: Department) -> tuple[Place, ...]:
         key = self._spelt(key)
-        for index in (self._data.names, self._data.aliases):
+        data = self._data
+        for index in (data.names, data.aliases, data.custom, data.readings):
             found = tuple(p for p in index.get(key, ()) if self._accepts(p, department))
             if found:
                 return found
@@ -321,18 +406,22 @@ class Gazetteer:
         places = self._bare_places(key)
         if not places:
             return None
-        picked = self._pick(places)
+        shared = len(places) > 1
+        picked = self._pick(key, places)
         if picked is None:
-            return _Match("ambiguous", places)
+            return _Match("ambiguous", places, shared=shared)
         # "Caldas" is a department and two municipalities, "Boyacá" a department and a small
         # town in it: only a capital named like its department ("Arauca"), or an explicit
         # alias, is sure.
         code = self._data.department_keys.get(key)
         capital = picked.department_code == code and picked.code.endswith("001")
         named_like_department = key in self._data.standalone_department_keys
-        if named_like_department and not capital and key not in self._data.aliases:
-            return _Match("ambiguous", places)
-        return self._known(key, (picked,))
+        explicit = key in self._data.aliases or key in self._data.custom
+        if named_like_department and not capital and not explicit:
+            return _Match("ambiguous", places, shared=shared)
+        known = self._known(key, (picked,))
+        sure = self._dominates(key, picked, places)
+        return dataclasses.replace(known, confident=known.confident and sure, shared=shared)
 
     def _known(self, key: str, places: tuple[Place, ...]) -> _Match:
         if len(places) > 1:
@@ -358,6 +447,23 @@ class Gazetteer:
         words = place_key(text).split()
         if not words:
             return _Match("unknown")
+        readings = [words]
+        kept = _without_filler(words)
+        if kept and kept != words:
+            readings.append(kept)
+        for reading in readings:
+            match = self._match_words(list(reading), fuzzy=False)
+            if match.reason != "unknown":
+                return match
+        if fuzzy:
+            for reading in readings:
+                match = self._match_words(list(reading), fuzzy=True)
+                if match.reason != "unknown":
+                    return match
+        return _Match("unknown")
+
+    def _match_words(self, words: list[str], *, fuzzy: bool) -> _Match:
+        """Match the words of a key: exactly, with a department, then (if asked) fuzzily."""
         while True:
             core = " ".join(words)
             if core in COUNTRY_WORDS:
@@ -384,16 +490,16 @@ class Gazetteer:
             return _Match("department", department=self._data.departments[code])
         if fuzzy:
             for query, qualifier in [*splits, (core, None)]:
-                match = self._fuzzy(query, qualifier)
-                if match is not None:
-                    return match
+                fuzzy_match = self._fuzzy(query, qualifier)
+                if fuzzy_match is not None:
+                    return fuzzy_match
         return _Match("unknown")
 
     def _fuzzy_keys(self) -> _FuzzyIndex:
         if self._fuzzy_index is None:
             keys = sorted(
                 key
-                for key in {**self._data.names, **self._data.aliases}
+                for key in self._fuzzy_targets
                 if len(key) >= _MIN_FUZZY_TARGET_LENGTH and key not in COUNTRY_WORDS
             )
             self._fuzzy_index = _FuzzyIndex(keys, max(map(len, keys), default=0))
@@ -415,9 +521,11 @@ class Gazetteer:
             query, index.keys, scorer=OSA.distance, score_cutoff=allowed + 1, limit=None
         )
         # Each key stands for one place, or for a "blocker" when it names several namesakes
-        # that this query cannot tell apart: a blocker competes but never wins.
+        # that this query cannot tell apart: a blocker competes but never wins. A key that
+        # resolves without being sure ("San Andrés") makes its fuzzy matches unsure too.
         distances: dict[Place | str, int] = {}
         targets: dict[Place, str] = {}
+        unsure: set[Place] = set()
         for key, distance, _ in hits:
             target: Place | str | None
             if department is not None:
@@ -428,8 +536,12 @@ class Gazetteer:
             else:
                 bare = self._bare_match(key)
                 target = bare.places[0] if bare is not None and bare.reason in _RESOLVED else None
+                if target is not None and bare is not None and not bare.confident:
+                    unsure.add(target)
             if target is None:
                 target = f"blocker:{key}"
+            elif _drops_a_syllable(key, query, target):
+                distance = 1  # one slip: "Bucamanga"
             if distance < distances.get(target, allowed + 2):
                 distances[target] = distance
                 if isinstance(target, Place):
@@ -441,10 +553,15 @@ class Gazetteer:
         runner_up = ranked[1][1] if len(ranked) > 1 else allowed + 2
         if not isinstance(best, Place) or best_distance > allowed or runner_up <= best_distance:
             return None
+        key = targets[best]
         confident = (
             best_distance == 1
             and runner_up >= _CONFIDENT_FUZZY_MARGIN
-            and _typo_like(query, targets[best], Levenshtein.distance(query, targets[best]))
+            and best not in unsure
+            and (
+                _drops_a_syllable(key, query, best)
+                or _typo_like(query, key, Levenshtein.distance(query, key))
+            )
         )
         return _Match("fuzzy", (best,), confident=confident)
 
@@ -462,12 +579,53 @@ class Gazetteer:
         return Outcome(_tidy(text), confident=False, reason=match.reason)
 
     def _render_ambiguous(self, text: str, places: tuple[Place, ...]) -> str:
-        names = {place.name for place in places}
+        """The shared name as its places write it when that is what was typed, else the text tidied."""
+        key = self._spelt(place_key(text))
+        names = {place.name for place in places if self._name_key(place) == key}
         if len(names) == 1:
-            (name,) = names
-            if set(self._bare_places(self._name_key(places[0]))) == set(places):
-                return name
+            return names.pop()
         return _tidy(text)
+
+
+def _union(first: tuple[Place, ...], second: Iterable[Place]) -> tuple[Place, ...]:
+    """The places of both, once each, in DIVIPOLA code order."""
+    return tuple(sorted({*first, *second}, key=lambda place: place.code))
+
+
+def _without_filler(words: list[str]) -> list[str]:
+    """Drop the words other systems write around a place, and a leading country.
+
+    "chigorodo municipios" -> "chigorodo"; "municipio de chia" -> "chia";
+    "cali departamento del valle" -> "cali valle"; "colombia bogota" -> "bogota".
+    """
+    kept: list[str] = []
+    skip_link = False
+    for word in words:
+        if word in _FILLER_WORDS:
+            skip_link = True
+            continue
+        if skip_link and word in _FILLER_LINKS:
+            skip_link = False
+            continue
+        skip_link = False
+        kept.append(word)
+    while len(kept) > 1 and kept[0] in COUNTRY_WORDS:
+        kept.pop(0)
+    return kept
+
+
+def _drops_a_syllable(key: str, typed: str, place: Place) -> bool:
+    """Say whether `typed` is a department capital's `key` without two neighbouring letters.
+
+    "bucamanga" is "bucaramanga" without "ra": a dropped syllable, one slip for a name
+    people type every day. Only capitals, typed eight characters or more, and never the
+    first letter.
+    """
+    if not place.code.endswith(_CAPITAL_SUFFIX) or len(typed) < _SYLLABLE_LENGTH:
+        return False
+    if len(key) != len(typed) + 2:
+        return False
+    return any(key[:index] + key[index + 2 :] == typed for index in range(1, len(key) - 2))
 
 
 def _typo_like(typed: str, key: str, levenshtein: int) -> bool:
@@ -498,9 +656,10 @@ def _drops_a_double(longer: str, shorter: str) -> bool:
 def _tidy(text: str) -> str:
     """Capitalise an unrecognised value like a name: "san juan de la costa" -> "San Juan de la Costa".
 
-    Parts of a word split by a slash are capitalised each: "N/A" stays "N/A".
+    Parts of a word split by a slash are capitalised each: "N/A" stays "N/A". Capitalised
+    like a name but without the names' placeholder rule: "ninguna" is "Ninguna" here.
     """
-    capitalized = capitalize_words(text)
+    capitalized = stable(_capitalize_name(text), text)
     rendered = " ".join(
         "/".join(recase(part) for part in word.split("/")) if "/" in word else word
         for word in capitalized.split(" ")

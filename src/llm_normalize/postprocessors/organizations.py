@@ -23,15 +23,18 @@ standard spelling, and known organisations in their canonical spelling.
   "Textiles La 80", "Droguería El Porvenir". An upper-case word of two to five letters stays
   upper-case in a value typed in mixed case ("Banco BBVA Colombia", "Grupo XYZ Andina");
   in an ALL-CAPS value nothing tells an acronym from a word, so only known acronyms do.
-  A leading "U" or "U." before a name is "Universidad" ("U Nacional" -> "Universidad
-  Nacional").
+  A word typed with a capital inside it is a brand and stays as typed ("ExcelCredit S.A.S",
+  "McDonald's", "iOS Colombia"). A leading "U" or "U." before a name is "Universidad"
+  ("U Nacional" -> "Universidad Nacional").
 - **No company**: "ninguna", "N/A", "na", "no aplica", "independiente", "trabajo
   independiente", "desempleado", "estudiante", "hogar"... are kept as the words typed, in
   sentence case ("Ninguna", "N/A", "No aplica", "Trabajo independiente"), and are confident.
 
 Confident: a known organisation, acronym or no-company value, or a plain name (letters,
-digits and ordinary punctuation, at most eight words) with a recognised legal suffix.
-Any other value is tidied but not confident. Letters and digits are never dropped; the
+digits and ordinary punctuation, at most eight words) with a recognised legal suffix,
+unless it was typed in ALL CAPS with a short word (two to four letters) that is neither a
+known acronym nor a known word ("ACH COLOMBIA SAS": ACH may be an acronym; its case is
+for a model to say). Any other value is tidied but not confident. Letters and digits are never dropped; the
 output is at most 32 characters longer than the cleaned input.
 
 The guard reads the built-in vocabulary through `abbreviation_expansions` and `known_words`.
@@ -40,6 +43,7 @@ The guard reads the built-in vocabulary through `abbreviation_expansions` and `k
 from __future__ import annotations
 
 import functools
+import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,7 +59,13 @@ from llm_normalize.postprocessors._vocab import (
     title_case,
 )
 from llm_normalize.postprocessors.base import Outcome, PostProcessor, assessed_by
-from llm_normalize.postprocessors.spanish import plain
+from llm_normalize.postprocessors.spanish import (
+    ARTICLES,
+    CONJUNCTIONS,
+    CONTRACTIONS,
+    PREPOSITIONS,
+    plain,
+)
 from llm_normalize.postprocessors.text import clean_text
 
 __all__ = [
@@ -143,7 +153,18 @@ _PLAIN_NAME_PUNCTUATION: Final = frozenset(" .,&-'")
 
 _ACRONYMS_FILE: Final = "organizations_acronyms.json"
 _NAMES_FILE: Final = "organizations_names.json"
+_WORDS_FILE: Final = "organizations_words.json"
+# An upper-case word of a known name this long is an acronym everywhere ("WOM", "SURA");
+# shorter ones ("AV" of "AV Villas") are too often a word or an abbreviation elsewhere.
+_MIN_DERIVED_ACRONYM: Final = 3
+# In an ALL-CAPS value, a word of letters this long may be an acronym or a word.
+_MIN_SHORT_WORD: Final = 2
+_MAX_SHORT_WORD: Final = 4
 _ASSESS_CACHE_SIZE: Final = 4096
+
+_LETTER_RUN: Final = re.compile(r"[^\W\d_]+")
+# Small words of Spanish names and titles: never taken for an acronym.
+_PARTICLES: Final = ARTICLES | CONTRACTIONS | PREPOSITIONS | CONJUNCTIONS
 
 
 def _is_suffix_word(word: str) -> bool:
@@ -201,6 +222,8 @@ class _Vocabulary:
     acronyms: Mapping[str, str]
     names: Mapping[str, str]
     no_company: Mapping[str, str]
+    # `plain` keys of the short words that are words in an ALL-CAPS name ("san", "ruiz").
+    words: frozenset[str] = frozenset()
 
 
 class _InstitutionRules:
@@ -230,6 +253,26 @@ class _InstitutionRules:
             return vocabulary.acronyms[compact], "known"
         return None
 
+    def _maybe_acronym(self, words: Sequence[str]) -> bool:
+        """Whether an ALL-CAPS name has a short word that may be an acronym ("ACH COLOMBIA").
+
+        Title case writes it as a word ("Ach"); that is sure only for a known word.
+        """
+        if any(char.islower() for word in words for char in word):
+            return False
+        vocabulary = self._vocabulary
+        for word in words:
+            for part in _LETTER_RUN.findall(word):
+                key = plain(part)
+                if (
+                    _MIN_SHORT_WORD <= len(part) <= _MAX_SHORT_WORD
+                    and key not in vocabulary.acronyms
+                    and key not in vocabulary.words
+                    and key not in _PARTICLES
+                ):
+                    return True
+        return False
+
     def _assess(self, value: str) -> Outcome:
         text = clean_text(value)
         if not text:
@@ -251,7 +294,7 @@ class _InstitutionRules:
             return Outcome(" ".join([rendered, *suffixes]), confident=True, reason=reason)
         rendered = title_case(expanded, acronyms=self._vocabulary.acronyms, generated=generated)
         output = settle(" ".join([rendered, *suffixes]), text)
-        if suffixes and _is_plain_name(name):
+        if suffixes and _is_plain_name(name) and not self._maybe_acronym(name):
             return Outcome(output, confident=True, reason="legal_suffix")
         reason = "placeholder" if is_placeholder(text) else "unknown"
         return Outcome(output, confident=False, reason=reason)
@@ -279,13 +322,26 @@ def _name_entry(name: str) -> tuple[str, str]:
     return key, spelling
 
 
+def _derived_acronyms(names: Iterable[str]) -> list[str]:
+    """The upper-case words of known names, as acronyms: "WOM", "SURA" of "Grupo SURA"."""
+    return [
+        part
+        for name in names
+        for part in _LETTER_RUN.findall(name)
+        if len(part) >= _MIN_DERIVED_ACRONYM and part.isupper()
+    ]
+
+
 def _build(
     acronyms: Iterable[str],
     names: Iterable[str],
     extra_acronyms: Iterable[str] = (),
     extra_names: Iterable[str] = (),
+    words: Iterable[str] = (),
 ) -> _Vocabulary:
-    acronym_map = dict(_acronym_entry(acronym) for acronym in acronyms)
+    names = list(names)
+    acronym_map = dict(_acronym_entry(acronym) for acronym in _derived_acronyms(names))
+    acronym_map.update(_acronym_entry(acronym) for acronym in acronyms)
     name_map = dict(_name_entry(name) for name in names)
     # What the caller adds wins over the built-in vocabulary, whichever list it was in.
     for key, spelling in map(_acronym_entry, extra_acronyms):
@@ -300,7 +356,16 @@ def _build(
         if (folded := match_key(spelling)) is not None
     }
     no_company.update(_NO_COMPANY_EXTRA_KEYS)
-    return _Vocabulary(acronyms=acronym_map, names=name_map, no_company=no_company)
+    # Every word of a known name or a no-company value is a word, whatever its case.
+    known_words = {plain(word) for word in words} | plain_words(
+        [*name_map.values(), *no_company.values()]
+    )
+    return _Vocabulary(
+        acronyms=acronym_map,
+        names=name_map,
+        no_company=no_company,
+        words=frozenset(known_words),
+    )
 
 
 def _data_list(name: str, field: str) -> list[str]:
@@ -312,17 +377,18 @@ def _data_list(name: str, field: str) -> list[str]:
 
 
 @functools.cache
-def _default_data() -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _default_data() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     return (
         tuple(_data_list(_ACRONYMS_FILE, "acronyms")),
         tuple(_data_list(_NAMES_FILE, "names")),
+        tuple(_data_list(_WORDS_FILE, "words")),
     )
 
 
 @functools.cache
 def _default_rules() -> _InstitutionRules:
-    acronyms, names = _default_data()
-    return _InstitutionRules(_build(acronyms, names))
+    acronyms, names, words = _default_data()
+    return _InstitutionRules(_build(acronyms, names, words=words))
 
 
 @functools.cache
@@ -419,8 +485,8 @@ def make_institution_normalizer(
         >>> normalize("coomeva eps")
         'COOMEVA EPS'
     """
-    acronyms, names = _default_data()
-    rules = _InstitutionRules(_build(acronyms, names, extra_acronyms, known_names))
+    acronyms, names, words = _default_data()
+    rules = _InstitutionRules(_build(acronyms, names, extra_acronyms, known_names, words))
 
     def assess_custom_institution(value: str) -> Outcome:
         """Tidy a company or institution name with a custom vocabulary (see the factory)."""

@@ -13,16 +13,22 @@ canonical gazetteer name, whatever the spelling that came in.
   the project's "never add or remove accents" rule is about people's names.
 - Matching is on `fold` keys, so case, accents, punctuation and spacing never matter:
   "BOGOTA", "bogotá, d.c." and "Bogotá D.C." are one key each of the same place.
-- Aliases and abbreviations ("bta", "medallo", "b/quilla", "cartagena de indias"), a trailing
-  or leading department ("cali valle", "Villavicencio - Meta", "Antioquia, Medellín") and a
-  trailing "Colombia" are understood. A department also picks one of several namesakes:
-  "Barbosa, Santander" is the Barbosa of Santander.
-- A name shared by several places resolves without a department only to the namesake marked
-  *preferred* in the data (a department capital, or a city several times as populous as every
-  namesake: "Armenia" is Armenia, Quindío). The others render with their department,
-  "Armenia (Antioquia)", so that the output still says which place it is and maps to itself.
-  Without a preferred namesake ("Barbosa", "La Unión") the value is ambiguous.
-- Typos are matched by a bounded fuzzy search (see `Gazetteer.resolve`).
+- Aliases, abbreviations, short and former names ("bta", "medallo", "b/quilla", "cartagena
+  de indias", "calera", "codazzi", "ospina perez"), a trailing or leading department ("cali
+  valle", "Villavicencio - Meta", "Antioquia, Medellín"), a trailing "Colombia" and the words
+  other systems add ("CHIGORODÓ Municipios", "Municipio de Chía") are understood. A
+  department also picks one of several namesakes: "Barbosa, Santander" is the Barbosa of
+  Santander.
+- A name is shared when several places are named by it, or when it is also the short form
+  another place is called by ("Santuario": El Santuario, Antioquia) or an alias of another
+  place ("Manaure"). A shared name is never confident unless a department or a preferred
+  place that dominates every other settles it ("Armenia" is Armenia, Quindío; "Cartagena"
+  is not Cartagena del Chairá). The others render with their department, "Armenia
+  (Antioquia)", "Santuario (Risaralda)", so that the output still says which place it is and
+  maps to itself. Without a preferred place ("Barbosa", "Santuario") the value is ambiguous;
+  `Gazetteer.is_ambiguous` says so.
+- Typos are matched by a bounded fuzzy search (see `Gazetteer.resolve`); a department
+  capital missing a syllable ("Bucamanga") is one slip.
 - Anything else (an unknown place, a department on its own, the country, a foreign city,
   "N/A", emoji, a sentence) is only tidied: cleaned and capitalised like a name, with Spanish
   particles lower-case ("san juan de la costa" -> "San Juan de la Costa"), and not confident.
@@ -75,9 +81,12 @@ def assess_city(value: str) -> Outcome:
       within two edits: a letter of a double typed once or twice ("medelin",
       "sogamosso", six characters or more), or a dropped letter or two swapped
       neighbours (eight or more). "bogta", "Ibage" or "Cotta" map, but not confidently.
-    - "ambiguous": a name several places share and no department says which
-      ("barbosa" -> "Barbosa"), or a department's name that is also a town in it or
-      elsewhere ("Caldas", "Boyacá"); the output is the shared name.
+    - "ambiguous": a name several places are named or called by and no department says
+      which ("barbosa" -> "Barbosa", "Santuario" -> "Santuario": also El Santuario), or a
+      department's name that is also a town in it or elsewhere ("Caldas", "Boyacá"); the
+      output is the shared name. A shared name with a preferred place that does not
+      dominate the places that shorten to it resolves to that place but is not confident,
+      reason "known" ("San Andres" -> "San Andrés", not San Andrés de Sotavento).
     - "department": a department on its own ("valle" -> "Valle del Cauca").
     - "country": the country ("COLOMBIA" -> "Colombia").
     - "conflict": a known city next to another department ("Cali, Antioquia"), tidied.

@@ -1,15 +1,19 @@
 """Shared text cleaning, matching keys and name capitalisation.
 
 `clean_text` is the first step of every built-in post-processor: it repairs what
-browsers, spreadsheets and copy-paste do to form input, and nothing else.
+browsers, spreadsheets and copy-paste do to form input (HTML entities included), and
+nothing else.
 `fold` turns text into a matching key for gazetteers and vocabularies.
-`capitalize_words` is the post-processor for people's names and surnames.
+`capitalize_words` is the post-processor for people's names and surnames;
+`is_name_placeholder` says which values stand for no name at all ("N/A", "sin dato").
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Final
 
 import ftfy
@@ -22,13 +26,21 @@ __all__ = [
     "capitalize_words",
     "clean_text",
     "fold",
+    "is_name_placeholder",
     "recase",
     "stable",
 ]
 
 # ftfy repairs mojibake ("BogotÃ¡" -> "Bogotá"), ligatures, full-width forms and curly quotes.
-# HTML unescaping stays off: "&amp;amp;" would lose one layer per call and never be idempotent.
+# Its HTML unescaping stays off: it would decode one layer per call ("&amp;amp;" never
+# settles) and numeric references too; `_unescape_entities` does it instead.
 _FTFY_CONFIG: Final = ftfy.TextFixerConfig(unescape_html=False, explain=False)
+
+# A named HTML character reference with its semicolon: "&aacute;", "&ntilde;", "&amp;".
+# Only names of letters: "&frac12;" and numeric references ("&#241;") would turn typed
+# digits into something else, and entities without a semicolon ("&copy", "&not") are
+# too often the start of ordinary words ("&notas").
+_ENTITY: Final = re.compile(r"&([A-Za-z]+);")
 
 # Characters removed outright: controls (Cc) other than whitespace, format characters (Cf: zero
 # width spaces and joiners, BOM, soft hyphen, bidi marks) and lone surrogates (Cs), which cannot
@@ -59,7 +71,55 @@ def _suspect_repair(text: str, fixed: str) -> bool:
     return _decimals(fixed) != _decimals(text)
 
 
+@functools.cache
+def _entities() -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """The named HTML5 references: by exact name, and by case-folded name (lower-case preferred).
+
+    Loaded on first use: `html.entities` is a large table that most runs never need.
+    """
+    from html.entities import html5
+
+    exact = {
+        name[:-1]: text
+        for name, text in html5.items()
+        if name.endswith(";") and name[:-1].isalpha()
+    }
+    folded: dict[str, str] = {}
+    for name in sorted(exact, key=lambda name: (not name.islower(), name)):
+        folded.setdefault(name.casefold(), exact[name])
+    return exact, folded
+
+
+def _entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    exact, folded = _entities()
+    text = exact.get(name)
+    if text is not None:
+        return text
+    text = folded.get(name.casefold())
+    if text is None:
+        return match.group(0)
+    # "BOGOT&AACUTE;": the value was upper-cased after it was escaped.
+    upper = text.upper()
+    return upper if name.isupper() and len(upper) == len(text) else text
+
+
+def _unescape_entities(text: str) -> str:
+    """Decode named HTML references, every layer of them: "Bogot&amp;aacute;" -> "Bogotá".
+
+    A name is read in any case ("&NTILDE;" -> "Ñ"), so that re-casing a cleaned value can
+    never make a new reference appear. Each decoding shortens the text, so the loop ends.
+    """
+    while "&" in text:
+        decoded = _ENTITY.sub(_entity, text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
 def _clean_once(text: str) -> str:
+    text = _unescape_entities(text)
     # ftfy first: a soft hyphen (U+00AD, a format character) is half of the mojibake of "í".
     fixed = ftfy.fix_text(text, _FTFY_CONFIG)
     if fixed != text and _suspect_repair(text, fixed):
@@ -78,15 +138,18 @@ def clean_text(value: str | None) -> str:
 
     The steps, repeated until the text no longer changes:
 
-    1. control characters, zero-width and other format characters, and lone surrogates removed;
-    2. mojibake repaired with ftfy ("BogotÃ¡" -> "Bogotá"), along with ligatures,
+    1. named HTML references decoded, every layer ("Bogot&aacute;", "Nari&ntilde;o",
+       "Crepes &amp;amp; Waffles"), in any case ("&NTILDE;" -> "Ñ"); numeric references
+       ("&#241;") stay as typed, because their digits are digits typed;
+    2. control characters, zero-width and other format characters, and lone surrogates removed;
+    3. mojibake repaired with ftfy ("BogotÃ¡" -> "Bogotá"), along with ligatures,
        full-width letters and digits, and curly quotes;
-    3. every run of whitespace (tabs, newlines, no-break spaces) collapsed to one space,
+    4. every run of whitespace (tabs, newlines, no-break spaces) collapsed to one space,
        and the ends stripped;
-    4. Unicode NFC, so that "é" is one code point whatever the keyboard sent.
+    5. Unicode NFC, so that "é" is one code point whatever the keyboard sent.
 
-    Letters, digits and punctuation are never removed, and case and accents are kept as typed.
-    `None` becomes the empty string.
+    Apart from the references, letters, digits and punctuation are never removed, and case
+    and accents are kept as typed. `None` becomes the empty string.
     """
     if not value:
         return ""
@@ -153,10 +216,77 @@ _MAX_CONFIDENT_NAME_LENGTH: Final = 60
 _MAX_CONFIDENT_NAME_WORDS: Final = 6
 _NAME_PUNCTUATION: Final = frozenset(" -'.")
 
+# Values that stand for no name at all, by `fold` key: "N/A", "n.a.", "N.N.", "S/D" (sin
+# dato), "sin dato", "ninguno", a run of "x", and what software writes for a missing value.
+_NAME_PLACEHOLDERS: Final = frozenset(
+    {
+        "na",
+        "n a",
+        "nn",
+        "n n",
+        "n d",
+        "s d",
+        "s n",
+        "no aplica",
+        "no tiene",
+        "no registra",
+        "no reporta",
+        "no informa",
+        "no sabe",
+        "no disponible",
+        "ninguno",
+        "ninguna",
+        "sin dato",
+        "sin datos",
+        "sin nombre",
+        "sin nombres",
+        "sin apellido",
+        "sin apellidos",
+        "sin informacion",
+        "sin info",
+        "sin registro",
+        "desconocido",
+        "desconocida",
+        "null",
+        "none",
+        "nan",
+        "undefined",
+    }
+)
+_PLACEHOLDER_RUN: Final = re.compile(r"x(?: ?x)+")
+
 
 def _capitalize_word(word: str) -> str:
     # "ANA-MARÍA" -> "Ana-María", "o'neill" -> "O'Neill": each part between separators.
     return "".join(part if part in {"-", "'"} else recase(part) for part in _WORD_PARTS.split(word))
+
+
+def is_name_placeholder(value: str) -> bool:
+    """Say whether a name value stands for no name at all.
+
+    A placeholder is a value of only hyphens, periods and apostrophes ("-", "..."), or, up
+    to case, spacing and punctuation, one of "N/A", "n.a.", "N.N.", "S/D", "N/D", "S/N",
+    "no aplica", "no tiene", "no registra", "ninguno", "sin dato", "sin nombre",
+    "sin apellidos", "desconocido", "null", "none", "nan", "undefined", or a run of
+    "x" ("xx", "XXX", "x.x.x").
+
+    Examples:
+        >>> is_name_placeholder("N/A"), is_name_placeholder("sin dato"), is_name_placeholder("XXX")
+        (True, True, True)
+        >>> is_name_placeholder("Nadia"), is_name_placeholder("Ximena")
+        (False, False)
+    """
+    return _is_placeholder(clean_text(value))
+
+
+def _is_placeholder(cleaned: str) -> bool:
+    """`is_name_placeholder` of a value already cleaned."""
+    if not cleaned:
+        return False
+    if all(char in _NAME_PUNCTUATION for char in cleaned):
+        return True
+    key = _NON_ALNUM.sub(" ", plain(cleaned)).strip()
+    return key in _NAME_PLACEHOLDERS or _PLACEHOLDER_RUN.fullmatch(key) is not None
 
 
 def assess_name(value: str) -> Outcome:
@@ -165,8 +295,12 @@ def assess_name(value: str) -> Outcome:
     Confident when the cleaned value has only letters, spaces, hyphens, apostrophes and
     periods, at most six words and sixty characters. Anything else (digits, emoji, markup,
     an e-mail address, a sentence) is capitalised all the same but marked not confident.
+    A placeholder (`is_name_placeholder`: "N/A", "sin dato", "xxx") is no name: it becomes
+    the empty value, confidently, with the reason "placeholder".
     """
     cleaned = clean_text(value)
+    if _is_placeholder(cleaned):
+        return Outcome("", confident=True, reason="placeholder")
     rendered = _capitalize_name(cleaned)
     result = stable(rendered, cleaned)
     words = result.split(" ") if result else []
@@ -210,5 +344,6 @@ def capitalize_words(value: str) -> str:
       "DE LA CRUZ" -> "De la Cruz".
     - Accents are kept exactly as typed, never added or removed.
     - Text is cleaned first (see `clean_text`).
+    - A placeholder ("N/A", "sin dato", "xxx": see `is_name_placeholder`) becomes "".
     """
     return assess_name(value).value

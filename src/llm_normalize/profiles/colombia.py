@@ -8,16 +8,29 @@ its quality bands all live in its `FieldSpec` here. What other modules need is d
 - the quality report's default bands from the specs' bands.
 
 To change a field for your own runs, derive: `COLOMBIAN_LEADS.with_fields(...)` for specs,
-`default_registry.derive()` for chains.
+`default_registry.derive()` for chains. `direccion` is written in the seed's abbreviated
+address style; `address_spec(style)`, `colombian_leads(style)` and `default_registry_for(style)`
+give the field, the profile and the registry in another.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Final
 
 from llm_normalize.fields import FieldSpec, Profile
-from llm_normalize.postprocessors.address import normalize_address
+from llm_normalize.postprocessors.address import (
+    DEFAULT_ADDRESS_STYLE,
+    AddressStyle,
+    _styled_normalizer,
+)
+from llm_normalize.postprocessors.address_styles import (
+    COMPLEMENT_SPELLINGS,
+    STREET_TYPE_SPELLINGS,
+    check_address_style,
+    warn_if_deprecated,
+)
 from llm_normalize.postprocessors.base import PostProcessor
 from llm_normalize.postprocessors.education import EDUCATION_LEVELS, normalize_education_level
 from llm_normalize.postprocessors.occupations import normalize_occupation
@@ -26,10 +39,100 @@ from llm_normalize.postprocessors.places import normalize_city
 from llm_normalize.postprocessors.registry import PostProcessorRegistry
 from llm_normalize.postprocessors.text import capitalize_words
 
-__all__ = ["COLOMBIAN_LEADS", "DEFAULT_CHAINS", "default_registry"]
+__all__ = [
+    "COLOMBIAN_LEADS",
+    "DEFAULT_CHAINS",
+    "address_spec",
+    "colombian_leads",
+    "default_registry",
+    "default_registry_for",
+]
 
 # The quality bands were measured on examples/leads.jsonl with the rules alone, then
 # widened: a healthy run of messy Colombian form data lands well inside them.
+
+# The form the model is told and the examples it is shown, per address style: what the rules
+# write (a test checks it; the legacy form is the one earlier versions told), written out so
+# that importing the package runs no rules.
+_ADDRESS_EXAMPLES: Final[Mapping[AddressStyle, tuple[str, str, str]]] = {
+    "abbreviated": (
+        "Cl. 45A Bis Sur # 12 - 30",
+        "Cra. 15 # 100 - 25",
+        "Cl. 25 Sur # 18 - 8 Int. 1",
+    ),
+    "full": (
+        "Calle 45A Bis Sur # 12 - 30",
+        "Carrera 15 # 100 - 25",
+        "Calle 25 Sur # 18 - 8 Interior 1",
+    ),
+    "code": ("CL 45A BIS SUR 12 30", "KR 15 100 25", "CL 25 SUR 18 8 IN 1"),
+    "legacy": ("Calle 45A Bis # 12 - 30 Sur", "Cra. 15 # 100 - 25", "Calle 25 Sur # 18 - 8 Int. 1"),
+}
+_ADDRESS_INPUTS: Final = ("CRA 15 NO 100 25", "cl 25 sur no. 18-8 int 1")
+# The street types and complements the instructions name.
+_ADDRESS_TYPES: Final = ("Calle", "Cra.", "Av.", "Av. Calle", "Av. Cra.", "Diagonal", "Transversal")
+_ADDRESS_COMPLEMENTS: Final = ("Apto.", "Int.", "Torre", "Casa")
+# The instructions of earlier versions, kept word for word so that the legacy style keeps its
+# prompt version (and the answers cached under it).
+_LEGACY_ADDRESS_INSTRUCTIONS: Final = (
+    "A Colombian urban or rural address. Use the form 'Calle 45A Bis # 12 - 30 Sur', "
+    "street types Calle, Cra., Av., Av. Calle, Av. Cra., Diagonal, Transversal; "
+    "complements Apto., Int., Torre, Casa after the plate. Keep every digit, in order."
+)
+
+
+def _address_instructions(style: AddressStyle) -> str:
+    if style == "legacy":
+        return _LEGACY_ADDRESS_INSTRUCTIONS
+    form = _ADDRESS_EXAMPLES[style][0]
+    types = []
+    for canonical in _ADDRESS_TYPES:
+        spelled = getattr(STREET_TYPE_SPELLINGS[canonical], style)
+        # "Ac." and "AK" do not say which avenue they are: name it.
+        named = style != "full" and canonical.startswith("Av. ")
+        types.append(f"{spelled} ({STREET_TYPE_SPELLINGS[canonical].full})" if named else spelled)
+    complements = ", ".join(getattr(COMPLEMENT_SPELLINGS[c], style) for c in _ADDRESS_COMPLEMENTS)
+    manner = {
+        "abbreviated": "",
+        "full": ", every word written out",
+        "code": ", in capitals with no '#' or '-' (the cadastral codes)",
+    }[style]
+    return (
+        f"A Colombian urban or rural address. Use the form '{form}'{manner}: street types "
+        f"{', '.join(types)}; complements {complements} after the plate. Keep every digit, "
+        "in order."
+    )
+
+
+@functools.cache
+def _address_spec(style: AddressStyle) -> FieldSpec:
+    return FieldSpec(
+        "direccion",
+        kind="address",
+        instructions=_address_instructions(style),
+        examples=tuple(zip(_ADDRESS_INPUTS, _ADDRESS_EXAMPLES[style][1:], strict=True)),
+        chain=(_styled_normalizer(style),),
+        bands={"coverage": (0.8, 1.0), "improvement": (0.5, 1.0)},
+    )
+
+
+def address_spec(style: AddressStyle = DEFAULT_ADDRESS_STYLE) -> FieldSpec:
+    """The `direccion` field written in an address style: its chain, instructions and examples.
+
+    The chain is `make_address_normalizer(style)`, and the model is told the style's form and
+    shown examples the rules write in it. ``"legacy"`` is deprecated (`DeprecationWarning`).
+
+    Raises:
+        ConfigurationError: `style` is not an address style.
+
+    Examples:
+        >>> address_spec("code").examples[0]
+        ('CRA 15 NO 100 25', 'KR 15 100 25')
+    """
+    style = check_address_style(style)
+    warn_if_deprecated(style)
+    return _address_spec(style)
+
 
 COLOMBIAN_LEADS: Final = Profile(
     "colombian_leads",
@@ -62,21 +165,7 @@ COLOMBIAN_LEADS: Final = Profile(
             chain=(capitalize_words,),
             bands={"coverage": (0.95, 1.0), "improvement": (0.2, 0.9)},
         ),
-        FieldSpec(
-            "direccion",
-            kind="address",
-            instructions=(
-                "A Colombian urban or rural address. Use the form 'Calle 45A Bis # 12 - 30 Sur', "
-                "street types Calle, Cra., Av., Av. Calle, Av. Cra., Diagonal, Transversal; "
-                "complements Apto., Int., Torre, Casa after the plate. Keep every digit, in order."
-            ),
-            examples=(
-                ("CRA 15 NO 100 25", "Cra. 15 # 100 - 25"),
-                ("cl 25 sur no. 18-8 int 1", "Calle 25 Sur # 18 - 8 Int. 1"),
-            ),
-            chain=(normalize_address,),
-            bands={"coverage": (0.8, 1.0), "improvement": (0.5, 1.0)},
-        ),
+        _address_spec(DEFAULT_ADDRESS_STYLE),
         FieldSpec(
             "ciudad",
             kind="place",
@@ -148,3 +237,43 @@ DEFAULT_CHAINS: Final[Mapping[str, tuple[PostProcessor, ...]]] = COLOMBIAN_LEADS
 
 default_registry: Final = PostProcessorRegistry(DEFAULT_CHAINS, read_only=True)
 """The built-in chains of the seven seed fields. Read-only: `derive()` it to customise."""
+
+
+def colombian_leads(address_style: AddressStyle = DEFAULT_ADDRESS_STYLE) -> Profile:
+    """`COLOMBIAN_LEADS` with its `direccion` field in `address_style` (see `address_spec`).
+
+    The default style gives `COLOMBIAN_LEADS` itself, and each style always the same profile.
+    The deprecated ``"legacy"`` style is not warned about here: `Normalizer` does that.
+
+    Raises:
+        ConfigurationError: `address_style` is not an address style.
+    """
+    return _styled_profile(check_address_style(address_style))
+
+
+def default_registry_for(
+    address_style: AddressStyle = DEFAULT_ADDRESS_STYLE,
+) -> PostProcessorRegistry:
+    """`default_registry` with the `direccion` chain of `address_style`; read-only too.
+
+    The default style gives `default_registry` itself, and each style always the same registry.
+    The deprecated ``"legacy"`` style is not warned about here: `Normalizer` does that.
+
+    Raises:
+        ConfigurationError: `address_style` is not an address style.
+    """
+    return _styled_registry(check_address_style(address_style))
+
+
+@functools.cache
+def _styled_profile(style: AddressStyle) -> Profile:
+    if style == DEFAULT_ADDRESS_STYLE:
+        return COLOMBIAN_LEADS
+    return COLOMBIAN_LEADS.with_fields(_address_spec(style))
+
+
+@functools.cache
+def _styled_registry(style: AddressStyle) -> PostProcessorRegistry:
+    if style == DEFAULT_ADDRESS_STYLE:
+        return default_registry
+    return PostProcessorRegistry(_styled_profile(style).chains, read_only=True)
