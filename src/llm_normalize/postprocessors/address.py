@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 from typing import Final
 
+from llm_normalize.postprocessors._address_parser import Parse
 from llm_normalize.postprocessors.address_styles import (
     ADDRESS_STYLES,
     DEFAULT_ADDRESS_STYLE,
@@ -109,6 +110,7 @@ def assess_address(value: str, style: AddressStyle = DEFAULT_ADDRESS_STYLE) -> O
         return Outcome("", confident=True, reason="empty")
     parsed = read_address(text)
     out = parsed.render()
+    fixed: Parse | None = None  # the reading of `out` itself, once it reads back as itself
     for _ in range(_MAX_PASSES):
         if clean_text(out) != out:
             # Recasing made the text look like mojibake to ftfy ("í°" recased is "Í°", which
@@ -116,10 +118,12 @@ def assess_address(value: str, style: AddressStyle = DEFAULT_ADDRESS_STYLE) -> O
             return Outcome(text, confident=False, reason="unstable")
         again = read_address(out)
         if again.render() == out:
+            fixed = again
             break
         parsed, out = again, again.render()
     confident = parsed.reason == "parsed"
-    return restyle(Outcome(out, confident=confident, reason=parsed.reason), style)
+    outcome = Outcome(out, confident=confident, reason=parsed.reason)
+    return restyle(outcome, style, reading=fixed)
 
 
 def normalize_address(value: str, style: AddressStyle = DEFAULT_ADDRESS_STYLE) -> str:

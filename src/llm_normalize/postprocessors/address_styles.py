@@ -456,7 +456,7 @@ def _render(pieces: list[Piece], style: AddressStyle) -> str:
     return "".join(out)
 
 
-def restyle(outcome: Outcome, style: AddressStyle) -> Outcome:
+def restyle(outcome: Outcome, style: AddressStyle, *, reading: Parse | None = None) -> Outcome:
     """Write an address outcome of the grammar, in the canonical form, in `style`.
 
     The styled value must read back as `outcome.value`, or the canonical form is returned, so
@@ -465,10 +465,12 @@ def restyle(outcome: Outcome, style: AddressStyle) -> Outcome:
     Args:
         outcome: What the grammar made of a value (its value a fixed point of the grammar).
         style: The style to write it in; ``"legacy"`` is the canonical form itself.
+        reading: `read_address(outcome.value)`, when the caller has it already (it saves
+            parsing the value once more).
     """
     if style == "legacy" or not outcome.value or outcome.reason == "unstable":
         return outcome
-    parsed = read_address(outcome.value)
+    parsed = reading if reading is not None else read_address(outcome.value)
     if parsed.render() != outcome.value:
         return outcome  # not a fixed point of the grammar: nothing to read a style back as
     styled = _render(parsed.pieces, style)
