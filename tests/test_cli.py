@@ -203,7 +203,7 @@ class TestInProcess:
     def test_backend_choice(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """An unknown backend is a usage error."""
         with pytest.raises(SystemExit):
-            main(["normalize", str(SAMPLE), "--backend", "openai"])
+            main(["normalize", str(SAMPLE), "--backend", "no-such-backend"])
         assert "invalid choice" in capsys.readouterr().err
 
 
@@ -294,3 +294,25 @@ class TestOwnerOnlyOutput:
         assert main(["normalize", str(src), "-o", str(out), "-q"]) == 0
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
         assert read_jsonl(out)[0]["leadId"] == "a"
+
+
+class TestAnswerModeOption:
+    """--answer-mode reaches the pipeline; json_schema needs the OpenAI backend."""
+
+    def test_json_mode_sends_no_tool(self, tmp_path: Path) -> None:
+        from llm_normalize import cli
+
+        src = tmp_path / "in.jsonl"
+        src.write_text('{"leadId": "1", "ciudad": "villa remota 7"}\n', encoding="utf-8")
+        out = tmp_path / "out.jsonl"
+        args = ["normalize", str(src), "-o", str(out), "--backend", "fake", "--answer-mode", "json"]
+        assert cli.main(args) == 0
+        assert out.exists()
+
+    def test_json_schema_needs_openai(self, tmp_path: Path) -> None:
+        from llm_normalize import cli
+
+        src = tmp_path / "in.jsonl"
+        src.write_text('{"leadId": "1", "ciudad": "x"}\n', encoding="utf-8")
+        args = ["normalize", str(src), "--backend", "fake", "--answer-mode", "json_schema"]
+        assert cli.main(args) == 2

@@ -1,7 +1,7 @@
 """The `llm-normalize` command.
 
     llm-normalize normalize INPUT [-o OUTPUT] [--fields a,b] [--format jsonl|csv]
-                            [--backend rules|fake|bedrock] [--model-id ID] [--region R] ...
+                            [--backend rules|fake|bedrock|openai] [--model-id ID] [--region R] ...
     llm-normalize import FILE --store URL [--generate-ids]
     llm-normalize run --store URL [--force-all] [--limit N] [--backend ...] [--json]
     llm-normalize rollback --store URL --prompt-version V [--cache-table NAME]
@@ -255,16 +255,23 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument(
         "--backend",
-        choices=("rules", "fake", "bedrock"),
+        choices=("rules", "fake", "bedrock", "openai"),
         default="rules",
         help=(
             "who decides what the rules are unsure of: 'rules' (no model, offline), 'fake' "
-            "(the offline FakeBackend, echoing values: for trying the pipeline), or 'bedrock' "
-            "(Claude on AWS Bedrock, with boto3's usual credentials)"
+            "(the offline FakeBackend, echoing values: for trying the pipeline), 'bedrock' "
+            "(Claude on AWS Bedrock, with boto3's usual credentials) or 'openai' (OpenAI or "
+            "an OpenAI-compatible server: Ollama, vLLM, ...; see --base-url)"
         ),
     )
     model.add_argument(
-        "--model-id", help="the Bedrock model id (default: BEDROCK_MODEL_ID or Claude 3 Haiku)"
+        "--model-id",
+        "--model",
+        dest="model_id",
+        help=(
+            "the model: a Bedrock model id (default: BEDROCK_MODEL_ID or Claude 3 Haiku), or "
+            "the model name an OpenAI-compatible server knows"
+        ),
     )
     model.add_argument("--region", help="the AWS region of Bedrock (default: boto3's)")
     model.add_argument(
@@ -272,6 +279,25 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument(
         "--endpoint-url", help="a Bedrock Runtime endpoint (e.g. a local test server)"
+    )
+    model.add_argument(
+        "--base-url",
+        help="the OpenAI-compatible server's API root, e.g. http://127.0.0.1:11434/v1 "
+        "(--backend openai; default: OpenAI itself)",
+    )
+    model.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        default="OPENAI_API_KEY",
+        help="the environment variable holding the API key (--backend openai; default "
+        "OPENAI_API_KEY); keys are never taken on the command line",
+    )
+    model.add_argument(
+        "--answer-mode",
+        choices=("tool", "json_schema", "json"),
+        help="how the model gives structured answers: a forced tool call (default; a model "
+        "that refuses it is switched to JSON in text once), a JSON-schema response format "
+        "(--backend openai), or JSON in text from the start",
     )
     model.add_argument(
         "--concurrency", type=int, default=4, help="model calls in flight (default 4)"
@@ -373,12 +399,17 @@ def _normalizer(
     budget = None
     if args.max_tokens is not None or args.max_usd is not None:
         budget = Budget(max_tokens=args.max_tokens, max_usd=args.max_usd)
+    if args.answer_mode == "json_schema" and args.backend != "openai":
+        raise _UsageError("--answer-mode json_schema needs --backend openai")
     normalizer = Normalizer(
         _backend(args, config),
         config=config,
         concurrency=args.concurrency,
         requests_per_second=args.rps,
         budget=budget,
+        # JSON in text is the pipeline's mode; a JSON-schema format is the backend's way of
+        # carrying the tool's answer.
+        answer_mode="json" if args.answer_mode == "json" else None,
     )
     return config, normalizer
 
@@ -647,6 +678,9 @@ def _backend(args: argparse.Namespace, config: NormalizationConfig) -> Backend |
         api=args.api,
         region_name=args.region,
         endpoint_url=args.endpoint_url,
+        base_url=args.base_url,
+        api_key=os.environ.get(args.api_key_env) or None,
+        answer_mode=args.answer_mode or "tool",
     )
 
 

@@ -6,6 +6,15 @@ the guard and the post-processors. `ModelDispatcher.start` opens a `ModelPass` f
 it holds that run's budget spending and whether it stopped early, so several runs can share
 one dispatcher at once.
 
+The answer mode: ``"tool"`` (the default) forces the answer through a tool call, ``"json"``
+asks for the same JSON object as text, with no tool. A model that refuses forced tool use
+(Bedrock's ``ValidationException``, an OpenAI-compatible server's 400 about ``tool_choice``)
+is met with a capability fallback: a call refused as invalid in tool mode is sent once more,
+the same batch, in json mode; when that one is accepted, the dispatcher answers in json mode
+for the rest of the run and for its later runs with that model (logged once), and the run's
+report says so (``answer_mode``, ``answer_mode_switched``). When json mode is refused too, the
+first refusal stands: a non-retryable failure, so `ModelFailedError`.
+
 The pass itself (planning, scheduling, settling answers) lives in `llm_normalize.model_pass`;
 `ModelPass` and `Question` are importable from here too.
 """
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,6 +34,7 @@ from llm_normalize.caches import ValueCache, cache_key
 from llm_normalize.deadline import StopWhen, time_left
 from llm_normalize.exceptions import (
     BackendError,
+    BackendInvalidRequestError,
     BackendThrottledError,
     ConfigurationError,
     DeadlineExceededError,
@@ -36,7 +47,7 @@ from llm_normalize.model_pass import CallOutcome, ModelPass, OnDecided, Question
 from llm_normalize.parsing import ResponseParser, TruncatedResponseError
 from llm_normalize.postprocessors.registry import PostProcessorRegistry
 from llm_normalize.pricing import estimate_cost
-from llm_normalize.prompt import Item, PromptBuilder
+from llm_normalize.prompt import ANSWER_MODES, Item, PromptBuilder
 from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
 from llm_normalize.records import FLAG_GUARD_REJECTED, FieldResult
 from llm_normalize.report import RunCounts
@@ -69,6 +80,34 @@ class Budget:
             raise ConfigurationError("Budget.max_usd must not be negative")
 
 
+class _AnswerModes:
+    """The answer mode of each model, shared by the copies of a dispatcher; thread-safe.
+
+    Starts at the configured mode; `switch_to_json` records a model that refused tool use.
+    """
+
+    def __init__(self, configured: str) -> None:
+        self.configured = configured
+        self._switched: set[str] = set()
+        self._lock = threading.Lock()
+
+    def mode_of(self, model_id: str) -> str:
+        with self._lock:
+            return "json" if model_id in self._switched else self.configured
+
+    def switched(self, model_id: str) -> bool:
+        with self._lock:
+            return model_id in self._switched
+
+    def switch_to_json(self, model_id: str) -> bool:
+        """Record the switch; `True` for the call that made it (and logs it), once per model."""
+        with self._lock:
+            if model_id in self._switched or self.configured == "json":
+                return False
+            self._switched.add(model_id)
+            return True
+
+
 def check_rates(concurrency: int, requests_per_second: float) -> None:
     """Raise `ConfigurationError` unless both call settings are positive."""
     if concurrency < 1:
@@ -98,10 +137,13 @@ class ModelDispatcher:
         parser: Reads answers (default: `ResponseParser()`).
         guard: Checks answers (default: `Guard(profile)`).
         prices: A price table for dollar budgets and costs (default: the built-in one).
+        answer_mode: ``"tool"`` (forced tool use, with the capability fallback to json when
+            the model refuses it) or ``"json"`` (JSON in text, no tool, from the start).
+            Default: the `prompt_builder`'s mode, else ``"tool"``.
 
     Raises:
-        ConfigurationError: A setting out of range, or a dollar budget on a model whose
-            price is unknown.
+        ConfigurationError: A setting out of range, an unknown `answer_mode`, or a dollar
+            budget on a model whose price is unknown.
     """
 
     def __init__(
@@ -120,8 +162,13 @@ class ModelDispatcher:
         parser: ResponseParser | None = None,
         guard: Guard | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
+        answer_mode: str | None = None,
     ) -> None:
         check_rates(concurrency, requests_per_second)
+        if answer_mode is not None and answer_mode not in ANSWER_MODES:
+            raise ConfigurationError(
+                f"answer_mode must be one of {', '.join(ANSWER_MODES)}, not {answer_mode!r}"
+            )
         if isinstance(backend, RetryingBackend):
             # Its retries would run inside ours: 4 attempts of 4 attempts each.
             retry = retry or backend.policy
@@ -135,7 +182,9 @@ class ModelDispatcher:
         )
         self.retry = retry or RetryPolicy()
         self.budget = budget
-        self.prompt_builder = prompt_builder or PromptBuilder(profile)
+        builder = prompt_builder or PromptBuilder(profile)
+        self._answer_modes = _AnswerModes(answer_mode or builder.answer_mode)
+        self.prompt_builder = builder
         self.parser = parser or ResponseParser()
         self.guard = guard or Guard(profile)
         self.prices = prices
@@ -160,17 +209,55 @@ class ModelDispatcher:
         return self.backend.model_id
 
     @property
+    def prompt_builder(self) -> PromptBuilder:
+        """The builder of the requests sent now, in the current `answer_mode`."""
+        return self.builder_for(self.answer_mode)
+
+    @prompt_builder.setter
+    def prompt_builder(self, builder: PromptBuilder) -> None:
+        self._builder = builder
+        self._builders: dict[str, PromptBuilder] = {}
+
+    def builder_for(self, answer_mode: str) -> PromptBuilder:
+        """The prompt builder asking for answers in `answer_mode` (``"tool"`` or ``"json"``)."""
+        builder = self._builders.get(answer_mode)
+        if builder is None:
+            builder = self._builder.with_answer_mode(answer_mode)
+            self._builders[answer_mode] = builder  # a race builds the same twice: harmless
+        return builder
+
+    @property
+    def answer_mode(self) -> str:
+        """How the model is asked to answer now: ``"tool"`` or ``"json"``.
+
+        ``"json"`` when configured so, or after the model refused forced tool use.
+        """
+        return self._answer_modes.mode_of(self.model_id)
+
+    @property
+    def answer_mode_switched(self) -> bool:
+        """Whether the model refused forced tool use, so answers come as JSON text."""
+        return self._answer_modes.switched(self.model_id)
+
+    @property
     def prompt_version(self) -> str:
-        """The version of the prompt sent (part of every cache key)."""
+        """The version of the prompt sent now (part of every cache key); it names the mode."""
         return self.prompt_builder.prompt_version
 
     @property
     def cache_version(self) -> str:
         """The version part of a cache key: answers depend on the prompt and on the model."""
-        return f"{self.prompt_version}@{self.model_id}"
+        return self.cache_version_for(self.answer_mode)
+
+    def cache_version_for(self, answer_mode: str) -> str:
+        """The version part of the cache key of an answer given in `answer_mode`."""
+        return f"{self.builder_for(answer_mode).prompt_version}@{self.model_id}"
 
     def with_backend(self, backend: Backend) -> ModelDispatcher:
-        """A dispatcher like this one, calling `backend` (same cache, limiter, guard, budget)."""
+        """A dispatcher like this one, calling `backend` (same cache, limiter, guard, budget).
+
+        The answer modes are shared: a model that refused tool use stays in json mode.
+        """
         other = copy.copy(self)
         other.backend = backend
         other._check_budget()
@@ -214,9 +301,13 @@ class ModelDispatcher:
         """One batch, with retries; runs in a worker thread and never raises a BackendError.
 
         No attempt starts and no retry waits past `deadline`; each attempt's timeout is the
-        time left before it.
+        time left before it. A request with a tool that the backend refuses as invalid is
+        sent once more without one (JSON in text); if that is accepted, the dispatcher stays
+        in json mode from then on (the capability fallback).
         """
         calls = retries = throttled = 0
+        mode = "tool" if request.tool is not None else "json"
+        switched = False
 
         def attempt() -> Any:
             nonlocal calls, throttled
@@ -241,8 +332,34 @@ class ModelDispatcher:
                 "retrying a model call after %s (attempt %d)", type(exc).__name__, attempt_number
             )
 
+        def send() -> Any:
+            nonlocal request, mode, switched
+            try:
+                return self.retry.call(attempt, on_retry=on_retry, deadline=deadline)
+            except BackendInvalidRequestError:
+                if mode != "tool" or not request.items:
+                    raise
+                # Perhaps the model refuses forced tool use: ask the same batch in text, once.
+                request = self.builder_for("json").build(request.items, metadata=request.metadata)
+                mode = "json"
+                try:
+                    response = self.retry.call(attempt, on_retry=on_retry, deadline=deadline)
+                except BackendInvalidRequestError:
+                    pass  # refused as text too: the first refusal stands, raised below
+                else:
+                    switched = self._answer_modes.switch_to_json(self.model_id)
+                    if switched:
+                        logger.warning(
+                            "model %s refused forced tool use; answers are asked as JSON text "
+                            "from now on (prompt version %s)",
+                            self.model_id,
+                            self.prompt_version,
+                        )
+                    return response
+                raise
+
         try:
-            response = self.retry.call(attempt, on_retry=on_retry, deadline=deadline)
+            response = send()
         except BackendError as exc:
             # The deadline is the run's plan, not a failure of the model.
             level = logging.INFO if isinstance(exc, DeadlineExceededError) else logging.WARNING
@@ -254,27 +371,38 @@ class ModelDispatcher:
             )
             counts = RunCounts(model_calls=calls, retries=retries, throttled=throttled)
             errors = RunCounts(errors_by_kind={type(exc).__name__: 1})
-            return CallOutcome(failure=exc, counts=counts + errors)
+            return CallOutcome(failure=exc, counts=counts + errors, answer_mode=mode)
         self.rate_limiter.on_success()
         counts = RunCounts(
-            model_calls=calls, retries=retries, throttled=throttled, usage=response.usage
+            model_calls=calls,
+            retries=retries,
+            throttled=throttled,
+            usage=response.usage,
+            answer_mode_switched=switched,
         )
         try:
             parsed = self.parser.parse(response, [str(i) for i in range(size)])
         except TruncatedResponseError:
-            return CallOutcome(truncated=True, counts=counts)
+            return CallOutcome(truncated=True, counts=counts, answer_mode=mode)
         except ResponseParseError as exc:
             failed = RunCounts(errors_by_kind={"ResponseParseError": 1})
             unreadable = BackendError(f"the model's answer could not be read: {exc}")
-            return CallOutcome(failure=unreadable, counts=counts + failed)
-        return CallOutcome(parsed=parsed, counts=counts)
+            return CallOutcome(failure=unreadable, counts=counts + failed, answer_mode=mode)
+        return CallOutcome(parsed=parsed, counts=counts, answer_mode=mode)
 
-    def judge(self, question: Question, answer: str) -> tuple[FieldResult, str | None]:
-        """The result of one answer, and the guard's reason when it refused it."""
+    def judge(
+        self, question: Question, answer: str, *, answer_mode: str | None = None
+    ) -> tuple[FieldResult, str | None]:
+        """The result of one answer, and the guard's reason when it refused it.
+
+        An accepted answer is cached under the prompt version of `answer_mode`, the mode it
+        was given in (default: the current one).
+        """
         verdict = self.guard.check(question.spec, question.raw, answer, rules=question.rules)
         if not verdict.ok:
             reason = verdict.reason or "rejected"
             return fallback(question, FLAG_GUARD_REJECTED, f"guard:{verdict.reason}"), reason
         value = self.registry.apply(question.name, answer) or ""
-        self.cache.set(cache_key(question.name, question.raw, self.cache_version), value)
+        version = self.cache_version_for(answer_mode or self.answer_mode)
+        self.cache.set(cache_key(question.name, question.raw, version), value)
         return FieldResult(value, source="llm", confident=True), None

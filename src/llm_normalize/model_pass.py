@@ -20,6 +20,10 @@ records can be saved before the chunk ends, and returns the results with the `Ru
 what it did; worker threads return what their call did, and only the pass's own thread adds
 it up.
 
+A call refused as invalid while the model was asked to answer through a forced tool is sent
+once more in json mode by the dispatcher before it counts as failed (the capability fallback,
+see `llm_normalize.dispatch`); the pass only sees the outcome.
+
 A model that cannot be used stops the pass with `ModelFailedError`: a call refused in a way
 no retry can fix (access denied, an invalid request, an unknown model), or every call failing
 after its retries (three in a row, with none answered). When calls answered before, three
@@ -84,6 +88,7 @@ class CallOutcome:
     truncated: bool = False
     failure: BackendError | None = None
     counts: RunCounts = field(default_factory=RunCounts)
+    answer_mode: str | None = None  # the mode of the request answered (or refused) last
 
 
 def fallback(question: Question, flag: str, reason: str) -> FieldResult:
@@ -204,7 +209,14 @@ class ModelPass:
 
         After a `ModelFailedError`, the run takes the failed chunk's figures from here.
         """
-        counts = replace(self._counts, stopped_early=self.stopped_early)
+        dispatcher = self.dispatcher
+        counts = replace(
+            self._counts,
+            stopped_early=self.stopped_early,
+            answer_mode=dispatcher.answer_mode,
+            answer_mode_switched=self._counts.answer_mode_switched
+            or dispatcher.answer_mode_switched,
+        )
         self._counts = RunCounts()
         return counts
 
@@ -376,7 +388,7 @@ class ModelPass:
         self._answered += 1
         self._failed_in_a_row = 0
         assert outcome.parsed is not None  # neither truncated nor failed
-        return self._accept(questions, batch, outcome.parsed, results)
+        return self._accept(questions, batch, outcome.parsed, results, outcome.answer_mode)
 
     def _failed_call(self, error: BackendError) -> str:
         """Record a call that failed for good; raise when the model cannot be used at all."""
@@ -414,6 +426,7 @@ class ModelPass:
         batch: _Batch,
         parsed: ParsedAnswer,
         results: list[FieldResult | None],
+        answer_mode: str | None = None,
     ) -> RunCounts:
         item_errors: dict[str, int] = {}
         if parsed.unknown_ids:
@@ -426,7 +439,9 @@ class ModelPass:
                 item_errors[reason] = item_errors.get(reason, 0) + 1
                 results[i] = fallback(questions[i], FLAG_MODEL_FAILED, reason)
                 continue
-            results[i], refused = self.dispatcher.judge(questions[i], answer)
+            results[i], refused = self.dispatcher.judge(
+                questions[i], answer, answer_mode=answer_mode
+            )
             if refused is not None:
                 rejections[refused] = rejections.get(refused, 0) + 1
         return RunCounts(item_errors=item_errors, guard_rejections=rejections)

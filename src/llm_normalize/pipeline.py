@@ -103,8 +103,11 @@ class Normalizer:
             `stopped_early="deadline"`). Each run may add its own (`stop_when=` of `normalize`,
             `run`, ...).
         chunk_size: Records held at once; dedupe works within a chunk, the cache across them.
+        answer_mode: How the model answers: ``"tool"`` (forced tool use; a model that refuses
+            it is switched to JSON text once, see `ModelDispatcher`) or ``"json"`` (JSON in
+            text from the start). Default: the `prompt_builder`'s mode, else ``"tool"``.
 
-    The model settings (from `concurrency` to `prices`) make up the `dispatcher`, a
+    The model settings (from `concurrency` to `prices`, and `answer_mode`) make up the `dispatcher`, a
     `ModelDispatcher`; the normalizer itself holds the rules pass and the assembly.
 
     Raises:
@@ -135,6 +138,7 @@ class Normalizer:
         prices: Mapping[str, tuple[float, float]] | None = None,
         stop_when: Callable[[], bool] | None = None,
         chunk_size: int = 1000,
+        answer_mode: str | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ConfigurationError("chunk_size must be at least 1")
@@ -170,6 +174,7 @@ class Normalizer:
                 parser=parser,
                 guard=guard,
                 prices=prices,
+                answer_mode=answer_mode,
             )
         else:
             check_rates(concurrency, requests_per_second)  # the same settings, checked alike

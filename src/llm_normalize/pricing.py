@@ -1,7 +1,11 @@
 """What model calls cost: the price table and `estimate_cost`.
 
-Prices are on-demand Bedrock prices in USD per million tokens; pass your own table for other
-models, regions or discounts.
+Prices are in USD per million tokens: on-demand Bedrock prices for the Claude models, OpenAI's
+list price for ``gpt-4o-mini``. Pass your own table for other models, regions or discounts.
+
+A model on your own server (Ollama, vLLM, llama.cpp, LM Studio) costs nothing per token, but
+the library never guesses that from a model's name: say so with `free_prices`, e.g.
+``Normalizer(..., prices=free_prices("llama3.1:8b"))``, or with ``prices={"llama3.1:8b": FREE}``.
 """
 
 from __future__ import annotations
@@ -9,9 +13,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.messages import Usage
 
-__all__ = ["PRICES_PER_MILLION_TOKENS", "estimate_cost", "price_of"]
+__all__ = [
+    "FREE",
+    "PRICES_PER_MILLION_TOKENS",
+    "PROFILE_PREFIXES",
+    "estimate_cost",
+    "foundation_model_id",
+    "free_prices",
+    "price_of",
+]
+
+FREE: Final[tuple[float, float]] = (0.0, 0.0)
+"""The (input, output) price of a model on your own server: nothing per token."""
 
 PRICES_PER_MILLION_TOKENS: Final[Mapping[str, tuple[float, float]]] = {
     # On-demand Bedrock prices in USD per million (input, output) tokens, us-east-1.
@@ -24,11 +40,54 @@ PRICES_PER_MILLION_TOKENS: Final[Mapping[str, tuple[float, float]]] = {
     "anthropic.claude-3-7-sonnet-20250219-v1:0": (3.00, 15.00),
     "anthropic.claude-sonnet-4-20250514-v1:0": (3.00, 15.00),
     "anthropic.claude-3-opus-20240229-v1:0": (15.00, 75.00),
+    # OpenAI API list prices in USD per million (input, output) tokens (the seed's
+    # "GPT-4o-mini at $0.60/1M tokens" is the output price).
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o-mini-2024-07-18": (0.15, 0.60),
 }
 """Known model prices; pass your own table to `estimate_cost` for others or for discounts."""
 
-# Cross-region inference profiles prefix the model id: "us.anthropic.claude-3-haiku-...".
-_PROFILE_PREFIXES: Final = ("us.", "eu.", "apac.", "us-gov.", "global.", "jp.", "au.")
+PROFILE_PREFIXES: Final[tuple[str, ...]] = (
+    "us.",
+    "eu.",
+    "apac.",
+    "us-gov.",
+    "global.",
+    "jp.",
+    "au.",
+)
+"""Geography prefixes of Bedrock's cross-region inference profile ids: ``us.anthropic...``."""
+
+# The resource types of Bedrock ARNs whose last part is a model id or a profile id.
+_MODEL_RESOURCES: Final = ("foundation-model", "inference-profile")
+
+
+def foundation_model_id(model_id: str) -> str | None:
+    """The Bedrock foundation model id behind `model_id`, when it can be read from the id.
+
+    - ``us.anthropic.claude-3-5-haiku-20241022-v1:0`` (a cross-region inference profile id,
+      any prefix in `PROFILE_PREFIXES`) gives ``anthropic.claude-3-5-haiku-20241022-v1:0``.
+    - ``arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic...`` and
+      ``arn:aws:bedrock:us-east-1::foundation-model/anthropic...`` give the model id too.
+    - An application inference profile ARN
+      (``arn:aws:bedrock:...:application-inference-profile/a1b2c3d4e5f6``) names no model:
+      `None`. Put that ARN in your own price table.
+    - Any other id (a foundation model id, an OpenAI model name) is returned as it is.
+    """
+    key = model_id
+    if key.startswith("arn:"):
+        parts = key.split(":", 5)
+        if len(parts) != 6 or parts[2] != "bedrock" or "/" not in parts[5]:
+            return None
+        resource_type, key = parts[5].split("/", 1)
+        if resource_type not in _MODEL_RESOURCES:
+            return None
+    for prefix in PROFILE_PREFIXES:
+        rest = key[len(prefix) :]
+        # Bedrock model ids are "provider.model": "us.gpt-4o" is not a profile of anything.
+        if key.startswith(prefix) and "." in rest:
+            return rest
+    return key
 
 
 def price_of(
@@ -36,16 +95,38 @@ def price_of(
 ) -> tuple[float, float] | None:
     """Return the (input, output) USD price per million tokens of `model_id`, if known.
 
-    Inference-profile ids (`us.anthropic...`) and ARNs ending in a model id are understood.
+    `model_id` itself is looked up first (so a table may price an application inference
+    profile ARN), then the foundation model behind an inference profile id or ARN (see
+    `foundation_model_id`). Nothing else is guessed: an unknown name has no price.
     """
     table = PRICES_PER_MILLION_TOKENS if prices is None else prices
-    key = model_id.rsplit("/", 1)[-1]
-    if key in table:
-        return table[key]
-    for prefix in _PROFILE_PREFIXES:
-        if key.startswith(prefix) and key[len(prefix) :] in table:
-            return table[key[len(prefix) :]]
+    if model_id in table:
+        return table[model_id]
+    base = foundation_model_id(model_id)
+    if base is not None and base in table:
+        return table[base]
     return None
+
+
+def free_prices(
+    *model_ids: str, prices: Mapping[str, tuple[float, float]] | None = None
+) -> dict[str, tuple[float, float]]:
+    """A price table pricing `model_ids` (models on your own servers) at `FREE`.
+
+    The other entries come from `prices` (default: `PRICES_PER_MILLION_TOKENS`), so known
+    models keep their prices. Pass the result as ``prices=`` wherever a table is taken.
+
+    Examples:
+        >>> table = free_prices("llama3.1:8b")
+        >>> price_of("llama3.1:8b", table), price_of("gpt-4o-mini", table)
+        ((0.0, 0.0), (0.15, 0.6))
+    """
+    table = dict(PRICES_PER_MILLION_TOKENS if prices is None else prices)
+    for model_id in model_ids:
+        if not model_id:
+            raise ConfigurationError("a model id must not be empty")
+        table[model_id] = FREE
+    return table
 
 
 def estimate_cost(

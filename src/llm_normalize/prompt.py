@@ -26,6 +26,7 @@ shown changes, so that cached answers of an older prompt are not reused.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,6 +50,7 @@ from llm_normalize.messages import (
 from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 
 __all__ = [
+    "ANSWER_MODES",
     "CHARS_PER_TOKEN",
     "RECORDS_CLOSE",
     "RECORDS_OPEN",
@@ -62,6 +64,9 @@ __all__ = [
     "estimate_tokens",
     "extract_items",
 ]
+
+ANSWER_MODES: Final = ("tool", "json")
+"""How the model answers: ``"tool"``, a forced tool call; ``"json"``, the JSON object as text."""
 
 TOOL_NAME: Final = "submit_normalized"
 """The name of the tool the model is forced to call with its answer."""
@@ -244,6 +249,36 @@ class PromptBuilder:
         A field's strategy is left out: it decides whether the model is asked, not what.
         """
         return self._prompt_version
+
+    @property
+    def answer_mode(self) -> str:
+        """``"tool"`` (a forced tool call) or ``"json"`` (the JSON object as text)."""
+        return "tool" if self.use_tool else "json"
+
+    def with_answer_mode(self, answer_mode: str) -> PromptBuilder:
+        """This builder asking for its answer in `answer_mode` (itself when it already does).
+
+        The copy keeps the profile and the token settings; its `prompt_version` is that of
+        the mode, so the cache keys of the two modes differ.
+
+        Raises:
+            ConfigurationError: `answer_mode` is neither ``"tool"`` nor ``"json"``.
+        """
+        if answer_mode not in ANSWER_MODES:
+            raise ConfigurationError(
+                f"answer_mode must be one of {', '.join(ANSWER_MODES)}, not {answer_mode!r}"
+            )
+        if answer_mode == self.answer_mode:
+            return self
+        other = copy.copy(self)
+        other.use_tool = answer_mode == "tool"
+        other._tool = (
+            ToolSpec(name=TOOL_NAME, description=_TOOL_DESCRIPTION, input_schema=_answer_schema())
+            if other.use_tool
+            else None
+        )
+        other._prompt_version = other._compute_version()
+        return other
 
     @property
     def tool(self) -> ToolSpec | None:

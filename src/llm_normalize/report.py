@@ -54,6 +54,10 @@ class RunReport(BaseModel):
         estimated_cost_usd: Estimated cost from the price table (`None`: unknown model).
         model_id: The model used, if any.
         prompt_version: The prompt version used, if any.
+        answer_mode: How the model was asked to answer at the end of the run: ``"tool"``
+            (a forced tool call) or ``"json"`` (JSON in text); `None` if it was not asked.
+        answer_mode_switched: Whether the model refused forced tool use, so its answers were
+            asked as JSON text instead (in this run or an earlier one of the same dispatcher).
         guard_rejections: Model answers rejected by the guard, by reason.
         item_errors: Items the model answered badly (missing, duplicate, invalid), by reason.
         errors_by_kind: Failures by kind (e.g. ``BackendThrottledError`` after all retries).
@@ -92,6 +96,8 @@ class RunReport(BaseModel):
     estimated_cost_usd: float | None = None
     model_id: str | None = None
     prompt_version: str | None = None
+    answer_mode: str | None = None
+    answer_mode_switched: bool = False
     guard_rejections: dict[str, int] = {}
     item_errors: dict[str, int] = {}
     errors_by_kind: dict[str, int] = {}
@@ -229,6 +235,8 @@ class RunCounts:
     errors_by_kind: Mapping[str, int] = field(default_factory=_empty)
     not_confident_by_field: Mapping[str, int] = field(default_factory=_empty)
     stopped_early: str | None = None
+    answer_mode: str | None = None
+    answer_mode_switched: bool = False
 
     def __add__(self, other: RunCounts) -> RunCounts:
         values: dict[str, Any] = {}
@@ -236,6 +244,11 @@ class RunCounts:
             mine, theirs = getattr(self, item.name), getattr(other, item.name)
             if item.name == "stopped_early":
                 values[item.name] = mine if mine is not None else theirs
+            elif item.name == "answer_mode":
+                # The later figures hold the mode the calls ended in.
+                values[item.name] = theirs if theirs is not None else mine
+            elif item.name == "answer_mode_switched":
+                values[item.name] = mine or theirs
             elif isinstance(mine, Mapping):
                 total = Counter(mine)
                 total.update(theirs)
@@ -279,6 +292,8 @@ class RunCounts:
             estimated_cost_usd=cost,
             model_id=model_id,
             prompt_version=prompt_version,
+            answer_mode=self.answer_mode,
+            answer_mode_switched=self.answer_mode_switched,
             guard_rejections=dict(self.guard_rejections),
             item_errors=dict(self.item_errors),
             errors_by_kind=dict(self.errors_by_kind),

@@ -108,7 +108,8 @@ def test_no_pii_in_logs_or_metrics(
     try:
         tables.put(*(canary_lead(n) for n in range(6)))
         context = FakeContext()
-        bedrock.fail_next(400)  # a model call refused for good: the run fails
+        # A model call refused for good (with tools, then as JSON text): the run fails.
+        bedrock.fail_next(400, 400)
         with pytest.raises(InvocationError):
             handler(load_event("eventbridge_scheduled"), context)
         api = with_groups(load_event("apigateway_rest_admin"), "viewers")

@@ -200,3 +200,164 @@ def test_alarms_watch_metrics_the_function_emits(
         METRIC_MODEL_THROTTLES,
     }
     assert watched <= emitted
+
+
+# -- the Bedrock model: foundation models and inference profiles ------------------------------
+
+PROFILE_ID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+PROFILE_ARN = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{PROFILE_ID}"
+APPLICATION_PROFILE_ARN = (
+    "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
+)
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+CFN_LINT = TEMPLATE.parents[1] / ".ci" / "cfn-venv" / "bin" / "cfn-lint"
+
+
+def _evaluate(template: dict[str, Any], node: Any, parameters: dict[str, str]) -> Any:
+    """Resolve the intrinsic functions the model statement uses, as CloudFormation would."""
+    import re
+
+    def ev(value: Any) -> Any:
+        return _evaluate(template, value, parameters)
+
+    def lookup(name: str, local: dict[str, Any]) -> str:
+        if name in local:
+            return str(ev(local[name]))
+        return PSEUDO[name] if name in PSEUDO else parameters[name]
+
+    if isinstance(node, list):
+        return [ev(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) != 1:
+        return {key: ev(value) for key, value in node.items()}
+    ((function, argument),) = node.items()
+    if function == "Ref":
+        return lookup(argument, {})
+    if function == "Condition":
+        return ev(template["Conditions"][argument])
+    if function == "Fn::Equals":
+        return ev(argument[0]) == ev(argument[1])
+    if function == "Fn::Not":
+        return not ev(argument[0])
+    if function == "Fn::If":
+        # Only the chosen branch is resolved, as in CloudFormation.
+        name, then, otherwise = argument
+        return ev(then if ev(template["Conditions"][name]) else otherwise)
+    if function == "Fn::Split":
+        return ev(argument[1]).split(argument[0])
+    if function == "Fn::Select":
+        return ev(argument[1])[int(argument[0])]
+    if function == "Fn::Sub":
+        text, local = (argument, {}) if isinstance(argument, str) else argument
+        return re.sub(r"\$\{([^}]+)\}", lambda m: lookup(m.group(1), local), text)
+    return {function: ev(argument)}
+
+
+def _model_statement(template: dict[str, Any]) -> dict[str, Any]:
+    role = template["Resources"]["FunctionRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "BedrockModel"]
+    return statement
+
+
+def _model_resources(
+    template: dict[str, Any], model_id: str, foundation_model_id: str = ""
+) -> list[str]:
+    parameters = {"BedrockModelId": model_id, "BedrockFoundationModelId": foundation_model_id}
+    resolved = _evaluate(template, _model_statement(template)["Resource"], parameters)
+    return resolved if isinstance(resolved, list) else [resolved]
+
+
+class TestBedrockModel:
+    @pytest.mark.parametrize(
+        "model_id",
+        [
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            PROFILE_ID,
+            "eu.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "apac.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "us-gov.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "global.anthropic.claude-sonnet-4-20250514-v1:0",
+            PROFILE_ARN,
+            APPLICATION_PROFILE_ARN,
+        ],
+    )
+    def test_pattern_accepts(self, template: dict[str, Any], model_id: str) -> None:
+        import re
+
+        pattern = template["Parameters"]["BedrockModelId"]["AllowedPattern"]
+        assert re.fullmatch(pattern, model_id)
+
+    @pytest.mark.parametrize(
+        "model_id",
+        [
+            "meta.llama3-1-70b-instruct-v1:0",
+            "xx.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/*",
+            "anthropic.claude-*",
+            "*",
+        ],
+    )
+    def test_pattern_refuses(self, template: dict[str, Any], model_id: str) -> None:
+        import re
+
+        pattern = template["Parameters"]["BedrockModelId"]["AllowedPattern"]
+        assert not re.fullmatch(pattern, model_id)
+
+    def test_one_action_no_wildcard(self, template: dict[str, Any]) -> None:
+        assert _model_statement(template)["Action"] == ["bedrock:InvokeModel"]
+
+    def test_foundation_model_in_this_region_only(self, template: dict[str, Any]) -> None:
+        assert _model_resources(template, "anthropic.claude-3-haiku-20240307-v1:0") == [
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+        ]
+
+    @pytest.mark.parametrize("model_id", [PROFILE_ID, PROFILE_ARN])
+    def test_profile_and_its_model_in_every_region(
+        self, template: dict[str, Any], model_id: str
+    ) -> None:
+        assert _model_resources(template, model_id) == [
+            PROFILE_ARN,
+            "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0",
+        ]
+
+    def test_global_profile(self, template: dict[str, Any]) -> None:
+        model_id = "global.anthropic.claude-sonnet-4-20250514-v1:0"
+        assert _model_resources(template, model_id) == [
+            f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{model_id}",
+            "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0",
+        ]
+
+    def test_application_profile_takes_the_named_model(self, template: dict[str, Any]) -> None:
+        model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+        assert _model_resources(template, APPLICATION_PROFILE_ARN, model) == [
+            APPLICATION_PROFILE_ARN,
+            f"arn:aws:bedrock:*::foundation-model/{model}",
+        ]
+
+    def test_application_profile_without_model_grants_no_model(
+        self, template: dict[str, Any]
+    ) -> None:
+        """Select still finds an element (no deploy error); the grant names no real model."""
+        assert _model_resources(template, APPLICATION_PROFILE_ARN) == [
+            APPLICATION_PROFILE_ARN,
+            "arn:aws:bedrock:*::foundation-model/anthropic.",
+        ]
+
+    @pytest.mark.skipif(not CFN_LINT.exists(), reason="run deploy/lint.sh once to install cfn-lint")
+    @pytest.mark.parametrize("model_id", [PROFILE_ID, PROFILE_ARN, APPLICATION_PROFILE_ARN])
+    def test_lints_clean_with_a_profile_default(self, tmp_path: Path, model_id: str) -> None:
+        """cfn-lint (SAM transform included) accepts the template with a profile as default."""
+        import subprocess
+
+        original = "    Default: anthropic.claude-3-haiku-20240307-v1:0\n"
+        text = TEMPLATE.read_text(encoding="utf-8")
+        assert text.count(original) == 1
+        copy = tmp_path / "template.yaml"
+        copy.write_text(text.replace(original, f"    Default: {model_id!r}\n"), encoding="utf-8")
+        result = subprocess.run(
+            [str(CFN_LINT), str(copy)], capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -976,7 +976,75 @@ class TestUnusableModelOverTheWire:
         )
         with pytest.raises(ModelFailedError) as caught:
             normalizer.run(store, now_ms=1_000)
-        assert len(bedrock_server.requests) == 1
+        # An invalid request in tool mode is asked once more as JSON text (the capability
+        # fallback); refused again, the run fails on the first refusal.
+        tools = [wire.model_request.tool is not None for wire in bedrock_server.requests]
+        assert tools == ([True, False] if code == "ValidationException" else [True])
         assert code in str(caught.value)
         assert "\n" not in str(caught.value)
         assert all("normalizedAt" not in item for item in store.scan())
+
+
+PROFILE_ID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+PROFILE_ARN = (
+    "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
+    "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+)
+APPLICATION_PROFILE_ARN = (
+    "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
+)
+
+
+class TestInferenceProfiles:
+    @pytest.mark.parametrize(
+        "model_id",
+        [
+            PROFILE_ID,
+            "eu.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "apac.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "us-gov.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "global.anthropic.claude-sonnet-4-20250514-v1:0",
+            PROFILE_ARN,
+            APPLICATION_PROFILE_ARN,
+            "arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:inference-profile/"
+            "us-gov.anthropic.claude-3-5-haiku-20241022-v1:0",
+        ],
+    )
+    @pytest.mark.parametrize("api", ["invoke", "converse"])
+    def test_profile_reaches_bedrock_as_given(
+        self,
+        bedrock_server: BedrockWireServer,
+        make_backend: Callable[..., BedrockBackend],
+        model_id: str,
+        api: BedrockApi,
+    ) -> None:
+        """Profile ids and ARNs are sent as the modelId unchanged, URL-encoded in the path."""
+        response = make_backend(api, model_id=model_id).complete(make_request())
+        assert response.tool_input == ECHO
+        assert response.model_id == model_id
+        (seen,) = bedrock_server.requests
+        assert seen.model_id == model_id
+        assert "/" not in seen.path.removeprefix("/model/").rsplit("/", 1)[0]
+
+    def test_with_model_id_takes_a_profile(self, stubbed_client: BedrockRuntimeClient) -> None:
+        backend = BedrockBackend(client=stubbed_client).with_model_id(PROFILE_ARN)
+        assert backend.model_id == PROFILE_ARN
+
+    @pytest.mark.parametrize(
+        "model_id",
+        [
+            " us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0\n",
+            "arn:aws:bedrock:us-east-1:123456789012",
+            "arn:aws:s3:us-east-1:123456789012:inference-profile/us.anthropic.claude-x-v1:0",
+            "arn:aws:bedrock::123456789012:inference-profile/us.anthropic.claude-x-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/",
+            "arn:aws:bedrock:us-east-1:123456789012:us.anthropic.claude-x-v1:0",
+        ],
+    )
+    def test_malformed_ids_are_refused(
+        self, stubbed_client: BedrockRuntimeClient, model_id: str
+    ) -> None:
+        """Whitespace and broken ARNs fail at construction, not as a Bedrock 400 per batch."""
+        with pytest.raises(ConfigurationError, match="model_id"):
+            BedrockBackend(model_id, client=stubbed_client)

@@ -73,8 +73,8 @@ class TestMakeBackend:
 
     def test_unknown_name_lists_the_known_ones(self) -> None:
         """An unknown name is a ConfigurationError naming every known backend."""
-        with pytest.raises(ConfigurationError, match="unknown backend 'openai'") as raised:
-            make_backend("openai", model_id=MODEL)
+        with pytest.raises(ConfigurationError, match="unknown backend 'gemini'") as raised:
+            make_backend("gemini", model_id=MODEL)
         for name in BACKEND_NAMES:
             assert name in str(raised.value)
 

@@ -235,7 +235,7 @@ def _build_runtime(
         config = NormalizationConfig.resolve()
         if backend is None:
             backend = _backend_from_env(config, region, sessions)
-        normalizer = Normalizer(backend, config=config)
+        normalizer = Normalizer(backend, config=config, answer_mode=_answer_mode_from_env())
     if store is None:
         store = _store_from_env(region, sessions)
     return Runtime(
@@ -322,3 +322,13 @@ def _backend_from_env(
     if isinstance(backend, BedrockBackend):
         sessions.closers.append(backend.client.close)
     return backend
+
+
+def _answer_mode_from_env() -> str | None:
+    """``ANSWER_MODE`` (``tool`` or ``json``), or `None` for the default (tool, with fallback)."""
+    value = os.environ.get("ANSWER_MODE", "").strip().lower()
+    if not value:
+        return None
+    if value not in ("tool", "json"):
+        raise ConfigurationError(f"ANSWER_MODE must be 'tool' or 'json', not {value!r}")
+    return value

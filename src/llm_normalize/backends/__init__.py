@@ -1,6 +1,7 @@
 """Model backends: the `Backend` protocol, its request and response types, and implementations.
 
-`BedrockBackend` imports boto3 only when it is created; `FakeBackend` needs nothing;
+`BedrockBackend` imports boto3 only when it is created, `OpenAIBackend` the ``openai`` SDK
+(the ``openai`` extra); `FakeBackend` needs nothing;
 `RetryingBackend` adds retries to any backend.
 """
 
@@ -15,10 +16,12 @@ from llm_normalize.backends.base import (
 )
 from llm_normalize.backends.bedrock import DEFAULT_MODEL_ID, BedrockApi, BedrockBackend
 from llm_normalize.backends.fake import FakeBackend, Responder
+from llm_normalize.backends.openai import AnswerMode, OpenAIBackend
 from llm_normalize.backends.retry import OnRetry, RetryingBackend, RetryPolicy
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "AnswerMode",
     "Backend",
     "BedrockApi",
     "BedrockBackend",
@@ -27,6 +30,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "OnRetry",
+    "OpenAIBackend",
     "Responder",
     "RetryPolicy",
     "RetryingBackend",

@@ -98,9 +98,11 @@ class BedrockBackend:
     Thread-safe: boto3 clients are, and the backend holds no other mutable state.
 
     Args:
-        model_id: The Bedrock model id (or inference profile id / ARN), e.g.
-            ``"anthropic.claude-3-haiku-20240307-v1:0"`` or
-            ``"us.anthropic.claude-3-haiku-20240307-v1:0"``.
+        model_id: The Bedrock model id, a cross-region inference profile id or an ARN
+            (foundation model, inference profile, application inference profile), e.g.
+            ``"anthropic.claude-3-haiku-20240307-v1:0"``,
+            ``"us.anthropic.claude-3-5-haiku-20241022-v1:0"`` or
+            ``"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic..."``.
         client: A ready ``bedrock-runtime`` client to use as is (its own retry and timeout
             configuration included). When `None`, one is built from a new boto3 session with
             botocore retries off and the timeouts below.
@@ -114,7 +116,8 @@ class BedrockBackend:
         connect_timeout_s: Seconds to wait for the connection before a `BackendTimeoutError`.
 
     Raises:
-        ConfigurationError: For an unknown `api`, an empty `model_id`, a `client` together
+        ConfigurationError: For an unknown `api`, an empty `model_id` (or one with whitespace,
+            or an ``arn:`` that is not a Bedrock ARN), a `client` together
             with `region_name` / `endpoint_url`, non-positive timeouts, or no AWS region.
 
     Examples:
@@ -419,12 +422,40 @@ def _converse_params(model_id: str, request: ModelRequest) -> ConverseRequestTyp
 def _check_settings(
     model_id: str, api: str, read_timeout_s: float, connect_timeout_s: float
 ) -> None:
-    if not model_id:
-        raise ConfigurationError("model_id must not be empty")
+    _check_model_id(model_id)
     if api not in ("invoke", "converse"):
         raise ConfigurationError(f"api must be 'invoke' or 'converse', not {api!r}")
     if read_timeout_s <= 0 or connect_timeout_s <= 0:
         raise ConfigurationError("read_timeout_s and connect_timeout_s must be positive")
+
+
+# What Bedrock takes as a modelId: a foundation model id, a cross-region inference profile id
+# ("us.anthropic.claude-..."), or an ARN (foundation model, inference profile, application
+# inference profile, provisioned or custom model, ...). Only the ARN's frame is checked here;
+# whether the model exists is Bedrock's answer to give.
+_ARN_PARTS = 6
+
+
+def _check_model_id(model_id: str) -> None:
+    if not model_id:
+        raise ConfigurationError("model_id must not be empty")
+    if model_id != model_id.strip() or any(c.isspace() for c in model_id):
+        raise ConfigurationError(f"model_id must not contain whitespace: {model_id!r}")
+    if model_id.startswith("arn:"):
+        parts = model_id.split(":", _ARN_PARTS - 1)
+        if (
+            len(parts) != _ARN_PARTS
+            or not parts[1].startswith("aws")
+            or parts[2] != "bedrock"
+            or not parts[3]
+            or "/" not in parts[5]
+            or not all(parts[5].split("/"))
+        ):
+            raise ConfigurationError(
+                f"model_id {model_id!r} is not a Bedrock ARN: expected "
+                "arn:PARTITION:bedrock:REGION:ACCOUNT:TYPE/ID, e.g. "
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-..."
+            )
 
 
 class _ClientMaker:
