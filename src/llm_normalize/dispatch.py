@@ -305,61 +305,9 @@ class ModelDispatcher:
         sent once more without one (JSON in text); if that is accepted, the dispatcher stays
         in json mode from then on (the capability fallback).
         """
-        calls = retries = throttled = 0
-        mode = "tool" if request.tool is not None else "json"
-        switched = False
-
-        def attempt() -> Any:
-            nonlocal calls, throttled
-            if deadline is not None and deadline():
-                raise DeadlineExceededError("the run's deadline came before the model call")
-            self.rate_limiter.acquire()
-            left = time_left(deadline)
-            if left is not None and left <= 0:
-                raise DeadlineExceededError("the run's deadline came before the model call")
-            calls += 1
-            try:
-                return self.backend.complete(replace(request, timeout_s=left))
-            except BackendThrottledError:
-                throttled += 1
-                self.rate_limiter.on_throttle()
-                raise
-
-        def on_retry(exc: BaseException, attempt_number: int) -> None:
-            nonlocal retries
-            retries += 1
-            logger.info(
-                "retrying a model call after %s (attempt %d)", type(exc).__name__, attempt_number
-            )
-
-        def send() -> Any:
-            nonlocal request, mode, switched
-            try:
-                return self.retry.call(attempt, on_retry=on_retry, deadline=deadline)
-            except BackendInvalidRequestError:
-                if mode != "tool" or not request.items:
-                    raise
-                # Perhaps the model refuses forced tool use: ask the same batch in text, once.
-                request = self.builder_for("json").build(request.items, metadata=request.metadata)
-                mode = "json"
-                try:
-                    response = self.retry.call(attempt, on_retry=on_retry, deadline=deadline)
-                except BackendInvalidRequestError:
-                    pass  # refused as text too: the first refusal stands, raised below
-                else:
-                    switched = self._answer_modes.switch_to_json(self.model_id)
-                    if switched:
-                        logger.warning(
-                            "model %s refused forced tool use; answers are asked as JSON text "
-                            "from now on (prompt version %s)",
-                            self.model_id,
-                            self.prompt_version,
-                        )
-                    return response
-                raise
-
+        sending = _Sending(self, request, deadline)
         try:
-            response = send()
+            response = sending.send()
         except BackendError as exc:
             # The deadline is the run's plan, not a failure of the model.
             level = logging.INFO if isinstance(exc, DeadlineExceededError) else logging.WARNING
@@ -369,17 +317,13 @@ class ModelDispatcher:
                 type(exc).__name__,
                 size,
             )
-            counts = RunCounts(model_calls=calls, retries=retries, throttled=throttled)
             errors = RunCounts(errors_by_kind={type(exc).__name__: 1})
-            return CallOutcome(failure=exc, counts=counts + errors, answer_mode=mode)
+            return CallOutcome(
+                failure=exc, counts=sending.counts() + errors, answer_mode=sending.mode
+            )
         self.rate_limiter.on_success()
-        counts = RunCounts(
-            model_calls=calls,
-            retries=retries,
-            throttled=throttled,
-            usage=response.usage,
-            answer_mode_switched=switched,
-        )
+        counts = sending.counts(response.usage)
+        mode = sending.mode
         try:
             parsed = self.parser.parse(response, [str(i) for i in range(size)])
         except TruncatedResponseError:
@@ -389,6 +333,18 @@ class ModelDispatcher:
             unreadable = BackendError(f"the model's answer could not be read: {exc}")
             return CallOutcome(failure=unreadable, counts=counts + failed, answer_mode=mode)
         return CallOutcome(parsed=parsed, counts=counts, answer_mode=mode)
+
+    def _switched_to_json(self) -> bool:
+        """Record that this model refuses forced tool use; log it once."""
+        switched = self._answer_modes.switch_to_json(self.model_id)
+        if switched:
+            logger.warning(
+                "model %s refused forced tool use; answers are asked as JSON text from now "
+                "on (prompt version %s)",
+                self.model_id,
+                self.prompt_version,
+            )
+        return switched
 
     def judge(
         self, question: Question, answer: str, *, answer_mode: str | None = None
@@ -406,3 +362,77 @@ class ModelDispatcher:
         version = self.cache_version_for(answer_mode or self.answer_mode)
         self.cache.set(cache_key(question.name, question.raw, version), value)
         return FieldResult(value, source="llm", confident=True), None
+
+
+class _Sending:
+    """One batch on its way: its attempts, retries and throttles, and the mode it went in."""
+
+    def __init__(
+        self, dispatcher: ModelDispatcher, request: ModelRequest, deadline: StopWhen | None
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.request = request
+        self.deadline = deadline
+        self.mode = "tool" if request.tool is not None else "json"
+        self.switched = False
+        self.calls = self.retries = self.throttled = 0
+
+    def counts(self, usage: Usage | None = None) -> RunCounts:
+        """What the sending did, with the answer's `usage` when there was one."""
+        return RunCounts(
+            model_calls=self.calls,
+            retries=self.retries,
+            throttled=self.throttled,
+            usage=usage or Usage(),
+            answer_mode_switched=self.switched,
+        )
+
+    def attempt(self) -> Any:
+        """One request, if the deadline allows it."""
+        dispatcher, deadline = self.dispatcher, self.deadline
+        if deadline is not None and deadline():
+            raise DeadlineExceededError("the run's deadline came before the model call")
+        dispatcher.rate_limiter.acquire()
+        left = time_left(deadline)
+        if left is not None and left <= 0:
+            raise DeadlineExceededError("the run's deadline came before the model call")
+        self.calls += 1
+        try:
+            return dispatcher.backend.complete(replace(self.request, timeout_s=left))
+        except BackendThrottledError:
+            self.throttled += 1
+            dispatcher.rate_limiter.on_throttle()
+            raise
+
+    def on_retry(self, exc: BaseException, attempt_number: int) -> None:
+        """Count a retry (before its wait)."""
+        self.retries += 1
+        logger.info(
+            "retrying a model call after %s (attempt %d)", type(exc).__name__, attempt_number
+        )
+
+    def _retried(self) -> Any:
+        return self.dispatcher.retry.call(
+            self.attempt, on_retry=self.on_retry, deadline=self.deadline
+        )
+
+    def send(self) -> Any:
+        """The answer, with retries; a tool request refused as invalid is asked once in text."""
+        try:
+            return self._retried()
+        except BackendInvalidRequestError:
+            if self.mode != "tool" or not self.request.items:
+                raise
+            # Perhaps the model refuses forced tool use: ask the same batch in text, once.
+            request = self.request
+            builder = self.dispatcher.builder_for("json")
+            self.request = builder.build(request.items, metadata=request.metadata)
+            self.mode = "json"
+            try:
+                response = self._retried()
+            except BackendInvalidRequestError:
+                pass  # refused as text too: the first refusal stands, raised below
+            else:
+                self.switched = self.dispatcher._switched_to_json()
+                return response
+            raise

@@ -143,14 +143,7 @@ class Normalizer:
         if chunk_size < 1:
             raise ConfigurationError("chunk_size must be at least 1")
         self.config = config or NormalizationConfig()
-        # The address style picks the built-in chain and prompt of `direccion`; a profile,
-        # registry or prompt builder of your own is used as it is.
-        style = self.config.address_style
-        if profile is None or registry is None:
-            warn_if_deprecated(style)
-        self.profile = profile or colombian_leads(style)
-        self.registry = registry or default_registry_for(style)
-        self._own_rules = not (profile is None and registry is None and prompt_builder is None)
+        self._set_rules(profile, registry, own_prompt=prompt_builder is not None)
         self._styles: dict[AddressStyle, Normalizer] = {}
         self._origin: Normalizer | None = None
         self._check_fields(self.config)
@@ -181,6 +174,21 @@ class Normalizer:
         self._assess = functools.lru_cache(maxsize=_MEMO_LIMIT)(self.registry.assess)
         self._last_report: RunReport | None = None
         self._lock = threading.Lock()
+
+    def _set_rules(
+        self, profile: Profile | None, registry: PostProcessorRegistry | None, *, own_prompt: bool
+    ) -> None:
+        """The profile and registry: the caller's, or the built-in ones in the config's style.
+
+        The address style picks the built-in chain and prompt of `direccion`; a profile,
+        registry or prompt builder of your own is used as it is.
+        """
+        style = self.config.address_style
+        if profile is None or registry is None:
+            warn_if_deprecated(style)
+        self.profile = profile or colombian_leads(style)
+        self.registry = registry or default_registry_for(style)
+        self._own_rules = not (profile is None and registry is None and not own_prompt)
 
     def __repr__(self) -> str:
         return f"Normalizer(fields={self.config.fields_to_normalize!r}, model={self.model_id!r})"
