@@ -191,3 +191,39 @@ def test_bedrock_validation_exception_switches(
     report = normalizer.last_report
     assert report is not None
     assert report.answer_mode_switched
+
+
+class TestStampAfterASwitch:
+    """Leads saved after the switch to JSON text are stamped with the version they used."""
+
+    def test_saved_leads_carry_the_json_version_and_roll_back(self) -> None:
+        import json as _json
+
+        from llm_normalize.exceptions import BackendInvalidRequestError
+        from llm_normalize.job import run_job
+        from llm_normalize.messages import ModelRequest
+        from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
+        from llm_normalize.stores.memory import MemoryLeadStore
+
+        def no_tools(request: ModelRequest) -> str:
+            if request.tool is not None:
+                raise BackendInvalidRequestError("tool use is not supported by this model")
+            items = [{"id": item.id, "value": item.value.title()} for item in request.items]
+            return _json.dumps({"items": items})
+
+        profile = COLOMBIAN_LEADS.with_fields(COLOMBIAN_LEADS["empresa"].with_strategy("llm"))
+        normalizer = Normalizer(
+            FakeBackend(no_tools), profile=profile, requests_per_second=10_000, concurrency=1
+        )
+        tool_version = normalizer.prompt_version
+        store = MemoryLeadStore(
+            [{"leadId": f"l{n}", "empresa": f"empresa numero {n}"} for n in range(5)]
+        )
+        result = run_job(normalizer, store, now_ms=1_000)
+        assert result.report.answer_mode_switched
+        json_version = normalizer.prompt_version
+        assert json_version != tool_version
+        versions = {item["normalizationMeta"]["promptVersion"] for item in store.scan()}
+        assert versions == {json_version}
+        assert normalizer.rollback(store, json_version) == 5
+        assert all("normalizedAt" not in item for item in store.scan())

@@ -221,7 +221,6 @@ class _Saver:
         self.on_status = on_status
         self.statuses = statuses
         self.reasons = reasons
-        self.stamp = RunStamp(prompt_version=run.run_version, model_id=run.model_id)
         self.watched = tuple(run.config.fields_to_normalize)
         self._leads: dict[int, StoredLead] = {}
         self._counts = RunCounts()
@@ -236,10 +235,15 @@ class _Saver:
             self.run.add(self._counts)
             self._counts = RunCounts()
 
+    def _stamp(self) -> RunStamp:
+        # Taken at each save: a model that refused forced tool use is asked in JSON text from
+        # then on, under another prompt version, and the leads it answers carry that one.
+        return RunStamp(prompt_version=self.run.run_version, model_id=self.run.model_id)
+
     def _settle(self, number: int, result: NormalizedRecord) -> None:
         lead = self._leads.pop(number)
         status, reason = _save(
-            self.store, lead, result, self.stamp, self.now, self.watched, self.run.stopped_early
+            self.store, lead, result, self._stamp(), self.now, self.watched, self.run.stopped_early
         )
         self.statuses[lead.lead_id] = status
         if reason is not None:

@@ -55,7 +55,14 @@ class NormalizationRun:
 
     @property
     def run_version(self) -> str:
-        """What this run records as `normalizationMeta.promptVersion`."""
+        """What this run records as `normalizationMeta.promptVersion`, now.
+
+        The prompt version of the model this run calls, in the answer mode it uses now (a
+        model that refused forced tool use is asked in JSON text, a prompt of its own);
+        without a model, the normalizer's `rules-<version>`.
+        """
+        if self.model is not None:
+            return self.model.dispatcher.prompt_version
         return self.normalizer.run_version
 
     @property
