@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast, get_args
 
 from llm_normalize._aws import SETUP_ERROR_CODES
+from llm_normalize.backends._wire import json_default, json_document, token_count
 from llm_normalize.backends.base import ModelRequest, ModelResponse, StopReason, Usage
 from llm_normalize.config import DEFAULT_MODEL_ID
 from llm_normalize.exceptions import (
@@ -283,7 +284,7 @@ class BedrockBackend:
         result = self._client_for(request).invoke_model(
             modelId=self._model_id,
             # ASCII-escaped JSON: a lone surrogate in the text cannot break the encoding.
-            body=json.dumps(body, default=_json_default).encode("ascii"),
+            body=json.dumps(body, default=json_default).encode("ascii"),
             contentType="application/json",
             accept="application/json",
         )
@@ -319,8 +320,8 @@ class BedrockBackend:
             tool_input=tool_input,
             stop_reason=_stop_reason(decoded.get("stop_reason")),
             usage=Usage(
-                _int(usage.get("input_tokens")),
-                _int(usage.get("output_tokens")),
+                token_count(usage.get("input_tokens")),
+                token_count(usage.get("output_tokens")),
             ),
             model_id=self._model_id,
         )
@@ -356,8 +357,8 @@ class BedrockBackend:
             tool_input=tool_input,
             stop_reason=_stop_reason(result.get("stopReason")),
             usage=Usage(
-                _int(usage.get("inputTokens")) if usage else 0,
-                _int(usage.get("outputTokens")) if usage else 0,
+                token_count(usage.get("inputTokens")) if usage else 0,
+                token_count(usage.get("outputTokens")) if usage else 0,
             ),
             model_id=self._model_id,
         )
@@ -381,7 +382,7 @@ def _invoke_body(request: ModelRequest) -> dict[str, Any]:
             {
                 "name": request.tool.name,
                 "description": request.tool.description,
-                "input_schema": _json_document(request.tool.input_schema),
+                "input_schema": json_document(request.tool.input_schema),
             }
         ]
         body["tool_choice"] = {"type": "tool", "name": request.tool.name}
@@ -407,7 +408,7 @@ def _converse_params(model_id: str, request: ModelRequest) -> ConverseRequestTyp
                     "toolSpec": {
                         "name": request.tool.name,
                         "description": request.tool.description,
-                        "inputSchema": {"json": _json_document(request.tool.input_schema)},
+                        "inputSchema": {"json": json_document(request.tool.input_schema)},
                     }
                 }
             ],
@@ -592,19 +593,3 @@ def _tool_input(value: object, model_id: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise ResponseParseError(f"tool input from model {model_id} is not a JSON object")
     return value
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _json_document(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A plain-dict deep copy of a JSON schema (botocore and json reject other Mappings)."""
-    copied: dict[str, Any] = json.loads(json.dumps(schema, default=_json_default))
-    return copied

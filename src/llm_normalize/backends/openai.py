@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, get_args
 from urllib.parse import urlsplit
 
+from llm_normalize.backends._wire import json_document, token_count
 from llm_normalize.backends.base import ModelRequest, ModelResponse, StopReason, Usage
 from llm_normalize.exceptions import (
     BackendAccessDeniedError,
@@ -248,7 +249,7 @@ class OpenAIBackend:
                     "function": {
                         "name": tool.name,
                         "description": tool.description,
-                        "parameters": _json_document(tool.input_schema),
+                        "parameters": json_document(tool.input_schema),
                     },
                 }
             ]
@@ -259,7 +260,7 @@ class OpenAIBackend:
                 "json_schema": {
                     "name": tool.name,
                     "description": tool.description,
-                    "schema": _json_document(tool.input_schema),
+                    "schema": json_document(tool.input_schema),
                 },
             }
         if request.timeout_s is not None and request.timeout_s < self._read_timeout_s:
@@ -306,8 +307,8 @@ class OpenAIBackend:
             tool_input=tool_input,
             stop_reason=_stop_reason(finish, tool_input is not None),
             usage=Usage(
-                _int(getattr(usage, "prompt_tokens", 0)),
-                _int(getattr(usage, "completion_tokens", 0)),
+                token_count(getattr(usage, "prompt_tokens", 0)),
+                token_count(getattr(usage, "completion_tokens", 0)),
             ),
             model_id=self._model,
         )
@@ -391,18 +392,3 @@ def _host(base_url: str) -> str:
     parts = urlsplit(base_url)
     host = parts.hostname or "?"
     return f"{host}:{parts.port}" if parts.port else host
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _json_document(schema: Mapping[str, Any]) -> dict[str, Any]:
-    copied: dict[str, Any] = json.loads(json.dumps(schema, default=_json_default))
-    return copied
