@@ -42,7 +42,7 @@ from typing import Final, Literal, TypeAlias
 
 from llm_normalize import NormalizationConfig, Normalizer
 from llm_normalize._names import field_key
-from llm_normalize.backends import FakeBackend
+from llm_normalize.backends import Backend, FakeBackend
 from llm_normalize.fields import Profile
 from llm_normalize.guard import Guard, Verdict
 from llm_normalize.messages import Item, ModelRequest
@@ -61,6 +61,10 @@ PLACE: Final = "ciudad"
 CATEGORY: Final = "nivelEducativo"
 FREE_TEXT_FIELDS: Final = ("ocupacionActual", "empresa")
 ALL_FIELDS: Final = tuple(COLOMBIAN_LEADS)
+
+Responder: TypeAlias = Callable[[ModelRequest], str]
+BackendFor: TypeAlias = Callable[[Responder], Backend]
+"""Builds the backend a responder answers through: `FakeBackend` by default, or a wire server's."""
 
 Mode: TypeAlias = Literal["forced", "auto"]
 MODES: Final[tuple[Mode, ...]] = ("forced", "auto")
@@ -662,16 +666,22 @@ class LieCount:
 
 
 def count_lies(
-    lie_class: LieClass, mode: Mode, leads: Iterable[dict[str, object]] | None = None
+    lie_class: LieClass,
+    mode: Mode,
+    leads: Iterable[dict[str, object]] | None = None,
+    *,
+    backend_for: BackendFor = FakeBackend,
 ) -> LieCount:
     """Run the leads (default: the sample) past a model lying with `lie_class`; count the lies.
 
     Only the class's fields are normalized (the others would get the honest echo anyway).
+    The lies reach the pipeline through ``backend_for(responder)``: a `FakeBackend`, or a
+    real backend talking to a wire server that answers with the responder.
     """
     leads = list(sample_leads() if leads is None else leads)
     responder = LyingResponder(lie_class)
     normalizer = Normalizer(
-        FakeBackend(responder),
+        backend_for(responder),
         NormalizationConfig(fields_to_normalize=lie_class.fields),
         profile=profile_for(mode),
         requests_per_second=10_000,
@@ -1007,15 +1017,19 @@ def check_honest(source: str, field_name: str, raw: str, answer: str) -> HonestA
     return HonestAnswer(source, field_name, raw, answer, None if verdict.ok else verdict.reason)
 
 
-@functools.cache
-def honest_results() -> tuple[HonestAnswer, ...]:
-    """Every honest answer with its verdict: the sample through the pipeline, then the rest."""
+def honest_sample(
+    leads: Iterable[dict[str, object]] | None = None, *, backend_for: BackendFor = FakeBackend
+) -> tuple[HonestAnswer, ...]:
+    """The leads (default: the sample) forced to an honest model, each answer with its verdict.
+
+    The answers reach the pipeline through ``backend_for(responder)``, as in `count_lies`.
+    """
     responder = HonestResponder()
     normalizer = Normalizer(
-        FakeBackend(responder), profile=profile_for("forced"), requests_per_second=10_000
+        backend_for(responder), profile=profile_for("forced"), requests_per_second=10_000
     )
     results: dict[tuple[str, str], HonestAnswer] = {}
-    for record in normalizer.normalize(list(sample_leads())):
+    for record in normalizer.normalize(list(sample_leads() if leads is None else leads)):
         for name, result in record.fields.items():
             raw = record.original.get(name)
             answer = responder.answers.get((field_key(name), raw)) if isinstance(raw, str) else None
@@ -1025,7 +1039,13 @@ def honest_results() -> tuple[HonestAnswer, ...]:
             if FLAG_GUARD_REJECTED in result.flags:
                 reason = (result.reason or "").removeprefix("guard:")
             results[(name, raw)] = HonestAnswer("sample", name, raw, answer, reason)
-    judged = list(results.values())
+    return tuple(results.values())
+
+
+@functools.cache
+def honest_results() -> tuple[HonestAnswer, ...]:
+    """Every honest answer with its verdict: the sample through the pipeline, then the rest."""
+    judged = list(honest_sample())
     judged += [check_honest("corrections", *row) for row in HONEST_CORRECTIONS]
     judged += [check_honest("examples", *row) for row in postprocessor_examples()]
     return tuple(judged)
