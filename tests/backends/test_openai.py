@@ -368,3 +368,22 @@ class TestCli:
         ]
         assert len(sources) > 0
         assert any(source in ("llm", "cache") for source in sources)
+
+
+class TestExample:
+    def test_local_model_example_runs(self, server: OpenAIWireServer) -> None:
+        """examples/local_model.py normalizes the sample through the server, the model used."""
+        script = Path(__file__).resolve().parents[2] / "examples" / "local_model.py"
+        done = subprocess.run(
+            [sys.executable, str(script), "--base-url", server.base_url, "--model", MODEL],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        leads = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(leads) == 50
+        assert all("normalizedData" in lead for lead in leads)
+        assert server.requests  # the rules were unsure of some values: the model was asked
+        assert "model" in done.stderr
+        assert "est. cost $0.0000" in done.stderr  # a local model is free
