@@ -1,0 +1,91 @@
+"""What the commands share: exit statuses, usage errors, the normalizer and backend they build."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any, Final
+
+from llm_normalize.backends.base import Backend
+from llm_normalize.config import NormalizationConfig
+from llm_normalize.dispatch import Budget
+from llm_normalize.pipeline import Normalizer
+from llm_normalize.postprocessors.address_styles import AddressStyle
+
+if TYPE_CHECKING:
+    from llm_normalize.stores.base import LeadStore
+
+PROG: Final = "llm-normalize"
+
+EXIT_OK: Final = 0
+
+EXIT_BAD_LINES: Final = 1
+
+EXIT_USAGE: Final = 2
+
+EXIT_MODEL_FAILED: Final = 3
+
+# Past this many, malformed lines are counted but no longer listed one by one.
+MAX_LISTED_BAD_LINES: Final = 20
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files, reported as one line, exit 2."""
+
+
+def build_normalizer(
+    args: argparse.Namespace, **overrides: Any
+) -> tuple[NormalizationConfig, Normalizer]:
+    if args.model_id:
+        overrides["model_id"] = args.model_id
+    if args.address_style:
+        overrides["address_style"] = args.address_style
+    config = NormalizationConfig.resolve(**overrides)
+    budget = None
+    if args.max_tokens is not None or args.max_usd is not None:
+        budget = Budget(max_tokens=args.max_tokens, max_usd=args.max_usd)
+    if args.answer_mode == "json_schema" and args.backend != "openai":
+        raise UsageError("--answer-mode json_schema needs --backend openai")
+    normalizer = Normalizer(
+        build_backend(args, config),
+        config=config,
+        concurrency=args.concurrency,
+        requests_per_second=args.rps,
+        budget=budget,
+        # JSON in text is the pipeline's mode; a JSON-schema format is the backend's way of
+        # carrying the tool's answer.
+        answer_mode="json" if args.answer_mode == "json" else None,
+    )
+    return config, normalizer
+
+
+def build_backend(args: argparse.Namespace, config: NormalizationConfig) -> Backend | None:
+    from llm_normalize.backends.factory import make_backend
+
+    return make_backend(
+        args.backend,
+        model_id=config.model_id,
+        api=args.api,
+        region_name=args.region,
+        endpoint_url=args.endpoint_url,
+        base_url=args.base_url,
+        api_key=os.environ.get(args.api_key_env) or None,
+        answer_mode=args.answer_mode or "tool",
+    )
+
+
+def stored_address_style(args: argparse.Namespace, store: LeadStore) -> AddressStyle:
+    """The style the store's addresses were written in, as a run works it out.
+
+    The idempotence probe re-applies the post-processors: in another style than the one the
+    values were written in, every address would look changed.
+    """
+    overrides = {"address_style": args.address_style} if args.address_style else {}
+    config = NormalizationConfig.resolve(**overrides)
+    stored = store.load_config()
+    return (config.with_stored(stored) if stored else config).address_style
+
+
+def store_label(url: str) -> str:
+    # Only the scheme and the name: query options may carry endpoints, never values.
+    return url.split("?", 1)[0]

@@ -1,0 +1,256 @@
+"""The command line's arguments: one sub-parser per command."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Final, TypeAlias
+
+from llm_normalize._version import __version__
+from llm_normalize.cli._common import PROG
+from llm_normalize.postprocessors.address_styles import ADDRESS_STYLES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Normalize messy web-form records with rules and, later, an LLM.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_normalize(commands)
+    _add_store_commands(commands)
+    _add_report(commands)
+    _add_export(commands)
+    return parser
+
+
+_STORE_HELP: Final = (
+    "the lead store: sqlite:///leads.db, dynamodb://TABLE[?config_table=...], memory://"
+)
+
+
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_normalize(commands: _Commands) -> None:
+    normalize = commands.add_parser(
+        "normalize",
+        help="normalize a JSONL or CSV file of records",
+        description=(
+            "Normalize each record of INPUT and write it with its normalized values: "
+            "a normalizedData object per JSON line, or <field>_normalized columns in CSV. "
+            "The input file is never modified."
+        ),
+    )
+    normalize.add_argument("input", metavar="INPUT", help="a .jsonl or .csv file of records")
+    normalize.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        help="where to write (.jsonl or .csv; default: standard output, in the input's format)",
+    )
+    normalize.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        help="the input format, when the file name does not tell",
+    )
+    normalize.add_argument(
+        "--fields",
+        metavar="A,B",
+        help="comma-separated fields to normalize (default: the seven seed fields)",
+    )
+    _add_address_style(normalize)
+    _add_model_options(normalize)
+    normalize.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the run report as JSON to FILE (no field values)",
+    )
+    normalize.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors on standard error"
+    )
+
+
+def _add_store_commands(commands: _Commands) -> None:
+    importer = commands.add_parser(
+        "import",
+        help="load leads from a JSONL or CSV file into a store",
+        description=(
+            "Create or replace leads in a store, keyed by their leadId exactly as typed. "
+            "A line whose leadId is a number, blank or missing is listed and not imported "
+            "(exit 1); the other lines are imported."
+        ),
+    )
+    importer.add_argument("input", metavar="FILE", help="a .jsonl or .csv file of leads")
+    importer.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
+    importer.add_argument("--format", choices=("jsonl", "csv"), help="the input format")
+    importer.add_argument(
+        "--generate-ids",
+        action="store_true",
+        help=(
+            "give a lead with a blank or missing leadId a new random UUID instead of refusing "
+            "it (importing the file again then creates those leads again; never for number ids)"
+        ),
+    )
+
+    runner = commands.add_parser(
+        "run",
+        help="run the scheduled job on a store: normalize the leads that are due",
+        description=(
+            "Normalize the leads never normalized or older than the TTL (all with --force-all), "
+            "at most --limit (default: maxLeadsPerRun), and save each result beside its "
+            "originals, unless the lead changed meanwhile."
+        ),
+    )
+    runner.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
+    runner.add_argument("--force-all", action="store_true", help="normalize every lead again")
+    runner.add_argument("--limit", type=int, help="at most this many leads")
+    runner.add_argument("--json", action="store_true", help="print the report as JSON")
+    runner.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_address_style(runner)
+    _add_model_options(runner)
+
+    rollback = commands.add_parser(
+        "rollback",
+        help="remove what one prompt version wrote, so the next run redoes those leads",
+        description=(
+            "Remove what one prompt version wrote from every lead it normalized, so the next "
+            "run redoes those leads; with --cache-table, first purge that version's answers "
+            "from a DynamoDB value cache, so the next run asks the model again."
+        ),
+    )
+    rollback.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
+    rollback.add_argument("--prompt-version", required=True, metavar="V")
+    rollback.add_argument(
+        "--cache-table",
+        metavar="NAME",
+        help=(
+            "a DynamoDB value cache table (DynamoDBValueCache) to purge of the version's "
+            "entries: NAME[?region=R&endpoint_url=U]; region and endpoint_url default to "
+            "those of a dynamodb:// store URL, else to boto3's"
+        ),
+    )
+
+
+def _add_report(commands: _Commands) -> None:
+    quality = commands.add_parser(
+        "report",
+        help="the quality report of a store: rates with intervals, anomalies, a spot-check sample",
+        description=(
+            "Per field: coverage and improvement rates with 95% Wilson intervals, distinct values "
+            "before and after, sources, flags, top mappings; anomalies against expected bands, a "
+            "previous report (drift) and an idempotence probe; a seeded spot-check sample."
+        ),
+    )
+    quality.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
+    quality.add_argument("-o", "--output", metavar="FILE", help="write the HTML report to FILE")
+    quality.add_argument("--json", action="store_true", help="print the report as JSON")
+    quality.add_argument(
+        "--check", action="store_true", help="exit 1 when the report finds an anomaly"
+    )
+    quality.add_argument(
+        "--sample-rate", type=float, default=0.05, help="spot-check share (default 0.05)"
+    )
+    quality.add_argument("--seed", type=int, default=0, help="seed of the spot-check sample")
+    _add_address_style(quality)
+    quality.add_argument(
+        "--no-values",
+        action="store_true",
+        help="leave out the spot-check sample and the top mappings (no field values at all)",
+    )
+    quality.add_argument(
+        "--previous", metavar="FILE", help="a previous report's JSON, to detect drift"
+    )
+    quality.add_argument(
+        "--history",
+        metavar="FILE",
+        help=(
+            "compare with the report kept in FILE, if any, then keep this one there (without "
+            "values); default for a SQLite store: <database>.quality.json beside it"
+        ),
+    )
+
+
+def _add_export(commands: _Commands) -> None:
+    exporter = commands.add_parser(
+        "export", help="write a store's leads, originals with their normalized values, to a file"
+    )
+    exporter.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
+    exporter.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
+    )
+
+
+def _add_address_style(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--address-style",
+        choices=ADDRESS_STYLES,
+        help=(
+            "how addresses are written: 'abbreviated' (the seed's, Cl. 45 # 12 - 30; the "
+            "default, or ADDRESS_STYLE), 'full' (Calle 45 # 12 - 30), 'code' (CL 45 12 30), "
+            "'legacy' (earlier versions' output; deprecated)"
+        ),
+    )
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--backend",
+        choices=("rules", "fake", "bedrock", "openai"),
+        default="rules",
+        help=(
+            "who decides what the rules are unsure of: 'rules' (no model, offline), 'fake' "
+            "(the offline FakeBackend, echoing values: for trying the pipeline), 'bedrock' "
+            "(Claude on AWS Bedrock, with boto3's usual credentials) or 'openai' (OpenAI or "
+            "an OpenAI-compatible server: Ollama, vLLM, ...; see --base-url)"
+        ),
+    )
+    model.add_argument(
+        "--model-id",
+        "--model",
+        dest="model_id",
+        help=(
+            "the model: a Bedrock model id (default: BEDROCK_MODEL_ID or Claude 3 Haiku), or "
+            "the model name an OpenAI-compatible server knows"
+        ),
+    )
+    model.add_argument("--region", help="the AWS region of Bedrock (default: boto3's)")
+    model.add_argument(
+        "--api", choices=("invoke", "converse"), default="invoke", help="the Bedrock API"
+    )
+    model.add_argument(
+        "--endpoint-url", help="a Bedrock Runtime endpoint (e.g. a local test server)"
+    )
+    model.add_argument(
+        "--base-url",
+        help="the OpenAI-compatible server's API root, e.g. http://127.0.0.1:11434/v1 "
+        "(--backend openai; default: OpenAI itself)",
+    )
+    model.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        default="OPENAI_API_KEY",
+        help="the environment variable holding the API key (--backend openai; default "
+        "OPENAI_API_KEY); keys are never taken on the command line",
+    )
+    model.add_argument(
+        "--answer-mode",
+        choices=("tool", "json_schema", "json"),
+        help="how the model gives structured answers: a forced tool call (default; a model "
+        "that refuses it is switched to JSON in text once), a JSON-schema response format "
+        "(--backend openai), or JSON in text from the start",
+    )
+    model.add_argument(
+        "--concurrency", type=int, default=4, help="model calls in flight (default 4)"
+    )
+    model.add_argument(
+        "--rps", type=float, default=5.0, help="starting requests per second (default 5, adaptive)"
+    )
+    model.add_argument(
+        "--max-tokens", type=int, help="stop calling the model past this many tokens"
+    )
+    model.add_argument(
+        "--max-usd", type=float, help="stop calling the model past this estimated cost"
+    )

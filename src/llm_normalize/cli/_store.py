@@ -1,0 +1,146 @@
+"""The store commands: ``run`` (the scheduled job), ``rollback`` and ``report``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from llm_normalize.cli._common import (
+    EXIT_OK,
+    PROG,
+    UsageError,
+    build_normalizer,
+    store_label,
+    stored_address_style,
+)
+from llm_normalize.io import write_text
+from llm_normalize.profiles.colombia import default_registry_for
+from llm_normalize.stores import open_store
+
+if TYPE_CHECKING:
+    from llm_normalize.caches.dynamodb import DynamoDBValueCache
+
+
+def run(args: argparse.Namespace, err: TextIO) -> int:
+    _, normalizer = build_normalizer(args)
+    store = open_store(args.store)
+    progress = None if args.no_progress or not err.isatty() else _progress_bar(err)
+    try:
+        report = normalizer.run(
+            store,
+            force=args.force_all,
+            limit=args.limit,
+            progress=progress.update if progress is not None else None,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+        store.close()
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(report.summary())
+    return EXIT_OK
+
+
+def _progress_bar(err: TextIO) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the optional extra is not installed: no bar
+        return None
+    return tqdm(desc="leads", unit="lead", file=err, leave=False)
+
+
+def rollback(args: argparse.Namespace, err: TextIO) -> int:
+    if args.cache_table:
+        # The cache first: if the purge fails, the leads keep the version's values and the
+        # rollback can simply be run again; the other way round, the next run would bring
+        # the rolled-back answers straight back from the cache.
+        table, cache = _value_cache(args.cache_table, args.store)
+        purged = cache.purge(args.prompt_version)
+        print(
+            f"{PROG}: {purged} value cache entries of prompt version {args.prompt_version!r} "
+            f"purged from DynamoDB table {table!r}",
+            file=err,
+        )
+    store = open_store(args.store)
+    try:
+        count = store.rollback(args.prompt_version)
+    finally:
+        store.close()
+    print(
+        f"{PROG}: {count} leads rolled back from prompt version {args.prompt_version!r} "
+        f"in {store_label(args.store)}; the next run normalizes them again",
+        file=err,
+    )
+    return EXIT_OK
+
+
+def _value_cache(spec: str, store_url: str) -> tuple[str, DynamoDBValueCache]:
+    """The `DynamoDBValueCache` of ``--cache-table NAME[?region=R&endpoint_url=U]``.
+
+    Region and endpoint default to those of a ``dynamodb://`` store URL, then to boto3's.
+    """
+    from llm_normalize.caches.dynamodb import DynamoDBValueCache
+
+    name, _, query = spec.partition("?")
+    options = {key: values[-1] for key, values in parse_qs(query).items()}
+    unknown = set(options) - {"region", "endpoint_url"}
+    if unknown:
+        raise UsageError(
+            f"unknown --cache-table option(s) {sorted(unknown)}; known: endpoint_url, region"
+        )
+    store = urlsplit(store_url)
+    if store.scheme.lower() == "dynamodb":
+        inherited = {key: values[-1] for key, values in parse_qs(store.query).items()}
+        for key in ("region", "endpoint_url"):
+            if key in inherited:
+                options.setdefault(key, inherited[key])
+    table = unquote(name)
+    cache = DynamoDBValueCache(
+        table, region_name=options.get("region"), endpoint_url=options.get("endpoint_url")
+    )
+    return table, cache
+
+
+def report(args: argparse.Namespace, err: TextIO) -> int:
+    from llm_normalize.quality import quality_report
+    from llm_normalize.quality.history import history_path, write_history
+
+    history = args.history or history_path(args.store)
+    previous = None
+    if args.previous:
+        previous = Path(args.previous).read_text(encoding="utf-8")
+    elif history and Path(history).is_file():
+        previous = Path(history).read_text(encoding="utf-8")
+    store = open_store(args.store)
+    try:
+        report = quality_report(
+            store,
+            sample_rate=args.sample_rate,
+            seed=args.seed,
+            include_values=not args.no_values,
+            previous=previous,
+            registry=default_registry_for(stored_address_style(args, store)),
+        )
+    finally:
+        store.close()
+    if args.output:
+        # The spot-check sample and top mappings are personal data: owner-only (0600).
+        write_text(args.output, report.to_html())
+    if history:
+        write_history(report, history)  # the next report's drift baseline, without values
+    if args.json:
+        print(report.to_json())
+    for anomaly in report.anomalies:
+        print(f"{PROG}: anomaly: {anomaly.message}", file=err)
+    compared = " (compared with the previous report)" if previous is not None else ""
+    print(
+        f"{PROG}: quality report of {store_label(args.store)}: "
+        f"{len(report.anomalies)} anomalies{compared}"
+        + (f"; HTML in {args.output}" if args.output else ""),
+        file=err,
+    )
+    return 1 if args.check and report.has_anomalies else EXIT_OK
