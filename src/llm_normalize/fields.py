@@ -61,6 +61,9 @@ class FieldSpec:
             a profile's `chains` builds a registry from them.
         bands: The expected (low, high) range of each quality rate of the field
             (see `Metric`), for the quality report's anomaly test.
+        aliases: Other column headers the field goes by in files and DataFrames, such as
+            ``"Dirección de residencia"`` for ``direccion``. Headers are matched ignoring
+            case, accents, spaces and punctuation (see `llm_normalize.columns`).
     """
 
     name: str
@@ -72,6 +75,7 @@ class FieldSpec:
     max_length: int = 200
     chain: tuple[PostProcessor, ...] = ()
     bands: Mapping[Metric, Band] = field(default_factory=dict, hash=False)
+    aliases: tuple[str, ...] = ()
     # Derived once: the key the field matches under (camelCase and snake_case alike).
     key: str = field(init=False, repr=False, compare=False)
 
@@ -93,6 +97,10 @@ class FieldSpec:
         object.__setattr__(self, "chain", _checked_chain(self.name, self.chain))
         object.__setattr__(self, "bands", _checked_bands(self.name, self.bands))
         object.__setattr__(self, "key", field_key(self.name))
+        aliases = tuple(self.aliases)
+        if not all(isinstance(alias, str) and alias.strip() for alias in aliases):
+            raise ConfigurationError(f"field {self.name!r}: aliases must be non-empty strings")
+        object.__setattr__(self, "aliases", aliases)
 
     def with_strategy(self, strategy: Strategy) -> FieldSpec:
         """Return a copy of this spec with another strategy."""

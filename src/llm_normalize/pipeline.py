@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
+from llm_normalize._names import field_key
 from llm_normalize._version import __version__
 from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryPolicy
@@ -251,6 +252,7 @@ class Normalizer:
         records: Iterable[Mapping[str, Any]],
         *,
         stop_when: Callable[[], bool] | None = None,
+        columns: Mapping[str, str] | None = None,
     ) -> list[NormalizedRecord]:
         """Normalize records; the input mappings are never modified.
 
@@ -260,20 +262,31 @@ class Normalizer:
         A model call that fails after its retries leaves its values to the rules, flagged
         ``model_failed`` (``not_sent`` for values the budget or deadline kept from the model).
 
+        Args:
+            records: The records, mappings of field (or column) name to raw value.
+            stop_when: This run's deadline check, on top of the normalizer's own.
+            columns: ``{column: field}``: read a field from a column of another name, such
+                as ``{"Dirección de residencia": "direccion"}`` (`llm_normalize.columns.
+                match_columns` finds them from the headers). The normalized value is keyed
+                by the field's name; the original keeps its column. Default: each field is
+                read from the key of its own name.
+
         Raises:
             ModelFailedError: The model cannot be used (access denied, an invalid request,
                 every call failing after its retries); its ``report`` says what was done.
+            UnknownFieldError: `columns` maps to a field the profile and registry do not know.
         """
-        return self.normalize_with_report(records, stop_when=stop_when)[0]
+        return self.normalize_with_report(records, stop_when=stop_when, columns=columns)[0]
 
     def normalize_with_report(
         self,
         records: Iterable[Mapping[str, Any]],
         *,
         stop_when: Callable[[], bool] | None = None,
+        columns: Mapping[str, str] | None = None,
     ) -> tuple[list[NormalizedRecord], RunReport]:
         """Like `normalize`, and return the run's report too (safe with concurrent runs)."""
-        run = self.start(stop_when=stop_when)
+        run = self.start(stop_when=stop_when, columns=columns)
         results: list[NormalizedRecord] = []
         numbered = enumerate(records)
         with run.failing():
@@ -286,12 +299,13 @@ class Normalizer:
         records: Iterable[Mapping[str, Any]],
         *,
         stop_when: Callable[[], bool] | None = None,
+        columns: Mapping[str, str] | None = None,
     ) -> Iterator[NormalizedRecord]:
         """Like `normalize`, a chunk at a time, for inputs too large to hold in memory.
 
         `last_report` is set when the iterator is exhausted.
         """
-        run = self.start(stop_when=stop_when)
+        run = self.start(stop_when=stop_when, columns=columns)
         numbered = enumerate(records)
         with run.failing():
             while chunk := list(itertools.islice(numbered, self.chunk_size)):
@@ -390,6 +404,7 @@ class Normalizer:
         config: NormalizationConfig | None = None,
         stop_when: Callable[[], bool] | None = None,
         model_id: str | None = None,
+        columns: Mapping[str, str] | None = None,
     ) -> NormalizationRun:
         """Open one run: normalize chunks with `NormalizationRun.normalize_chunk`, then `finish`.
 
@@ -399,6 +414,8 @@ class Normalizer:
             stop_when: This run's deadline check, on top of the normalizer's own.
             model_id: The model this run must call (a stored config item's `modelId`); the
                 backend is switched with its `with_model_id` when it calls another one.
+            columns: ``{column: field}`` for fields read from a column of another name (see
+                `normalize`).
 
         A `config` in another `address_style` (a stored config item's `addressStyle`) runs
         with that style's `direccion` chain and prompt, and the same backend, cache and limits.
@@ -412,7 +429,9 @@ class Normalizer:
         config = config or self.config
         if config.address_style != self.config.address_style:
             restyled = self._restyled(config.address_style)
-            return restyled.start(config=config, stop_when=stop_when, model_id=model_id)
+            return restyled.start(
+                config=config, stop_when=stop_when, model_id=model_id, columns=columns
+            )
         if config is not self.config:
             self._check_fields(config)
         deadline = Deadline.combine(self.stop_when, stop_when)
@@ -422,7 +441,16 @@ class Normalizer:
             if dispatcher is not None
             else None
         )
-        return NormalizationRun(self, config, model)
+        return NormalizationRun(self, config, model, columns=self._read_from(columns))
+
+    def _read_from(self, columns: Mapping[str, str] | None) -> dict[str, str]:
+        """``{field key: column}`` of a ``{column: field}`` map, each field checked."""
+        read_from: dict[str, str] = {}
+        for column, name in (columns or {}).items():
+            if name not in self.profile and name not in self.registry:
+                raise UnknownFieldError(name, set(self.profile.names) | set(self.registry.fields))
+            read_from[field_key(name)] = column
+        return read_from
 
     def _model_fields(self, config: NormalizationConfig) -> list[str]:
         """The fields of `config` whose values the model may be asked about."""

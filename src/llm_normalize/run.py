@@ -39,9 +39,16 @@ class NormalizationRun:
     """
 
     def __init__(
-        self, normalizer: Normalizer, config: NormalizationConfig, model: ModelPass | None
+        self,
+        normalizer: Normalizer,
+        config: NormalizationConfig,
+        model: ModelPass | None,
+        *,
+        columns: Mapping[str, str] | None = None,
     ) -> None:
         self.normalizer = normalizer
+        # {field key: column} for fields read from a column of another name.
+        self.columns: Mapping[str, str] = dict(columns or {})
         self.config = config
         self.model = model
         self.counts = RunCounts()
@@ -190,9 +197,10 @@ class NormalizationRun:
         )
         results: dict[str, Any] = {}
         for name in self.config.fields_to_normalize:
-            if name not in original:
+            column = self.columns.get(field_key(name), name) if self.columns else name
+            if column not in original:
                 continue
-            rules, text = normalizer._rules(name, original[name])
+            rules, text = normalizer._rules(name, original[column])
             spec = normalizer._spec(name)
             if text is None or not normalizer._wants_model(spec, rules):
                 results[name] = rules

@@ -113,6 +113,14 @@ def _address_spec(style: AddressStyle) -> FieldSpec:
         examples=tuple(zip(_ADDRESS_INPUTS, _ADDRESS_EXAMPLES[style][1:], strict=True)),
         chain=(_styled_normalizer(style),),
         bands={"coverage": (0.8, 1.0), "improvement": (0.5, 1.0)},
+        aliases=(
+            "Dirección",
+            "Dirección de residencia",
+            "Dirección residencia",
+            "Domicilio",
+            "Dirección de domicilio",
+            "Address",
+        ),
     )
 
 
@@ -149,6 +157,7 @@ COLOMBIAN_LEADS: Final = Profile(
             max_length=80,
             chain=(capitalize_words,),
             bands={"coverage": (0.95, 1.0), "improvement": (0.2, 0.9)},
+            aliases=("Nombre", "Nombre(s)", "Nombres completos", "Primer nombre", "First name"),
         ),
         FieldSpec(
             "apellidos",
@@ -164,6 +173,7 @@ COLOMBIAN_LEADS: Final = Profile(
             max_length=80,
             chain=(capitalize_words,),
             bands={"coverage": (0.95, 1.0), "improvement": (0.2, 0.9)},
+            aliases=("Apellido", "Apellido(s)", "Apellidos completos", "Last name", "Surname"),
         ),
         _address_spec(DEFAULT_ADDRESS_STYLE),
         FieldSpec(
@@ -177,6 +187,13 @@ COLOMBIAN_LEADS: Final = Profile(
             max_length=60,
             chain=(normalize_city,),
             bands={"coverage": (0.9, 1.0), "improvement": (0.2, 0.9)},
+            aliases=(
+                "Ciudad de residencia",
+                "Municipio",
+                "Municipio de residencia",
+                "Ciudad/Municipio",
+                "City",
+            ),
         ),
         FieldSpec(
             "nivelEducativo",
@@ -192,6 +209,14 @@ COLOMBIAN_LEADS: Final = Profile(
             max_length=40,
             chain=(normalize_education_level,),
             bands={"coverage": (0.9, 1.0), "improvement": (0.2, 0.9)},
+            aliases=(
+                "Nivel educativo",
+                "Nivel de estudios",
+                "Nivel académico",
+                "Escolaridad",
+                "Último nivel educativo",
+                "Education level",
+            ),
         ),
         FieldSpec(
             "ocupacionActual",
@@ -207,6 +232,14 @@ COLOMBIAN_LEADS: Final = Profile(
             max_length=120,
             chain=(normalize_occupation,),
             bands={"coverage": (0.85, 1.0), "improvement": (0.2, 0.95)},
+            aliases=(
+                "Ocupación",
+                "Ocupación actual",
+                "Profesión",
+                "Profesión u oficio",
+                "Cargo",
+                "Occupation",
+            ),
         ),
         FieldSpec(
             "empresa",
@@ -220,6 +253,14 @@ COLOMBIAN_LEADS: Final = Profile(
             max_length=120,
             chain=(normalize_institution,),
             bands={"coverage": (0.85, 1.0), "improvement": (0.2, 0.9)},
+            aliases=(
+                "Empresa donde trabaja",
+                "Empresa actual",
+                "Compañía",
+                "Lugar de trabajo",
+                "Institución",
+                "Company",
+            ),
         ),
     ],
 )
