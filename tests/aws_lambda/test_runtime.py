@@ -62,7 +62,7 @@ class TestRuntime:
     @pytest.mark.parametrize(
         ("variable", "value"),
         [
-            ("NORMALIZATION_BACKEND", "openai"),
+            ("NORMALIZATION_BACKEND", "fake"),
             ("BEDROCK_API", "chat"),
             ("STOP_BEFORE_TIMEOUT_MS", "soon"),
             ("API_DEADLINE_MS", "-5"),

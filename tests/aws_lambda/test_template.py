@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import yaml  # type: ignore[import-untyped]  # PyYAML comes with moto, without i
 
 from aws_lambda.support import FakeContext, Tables, emf_documents, load_event, messy_lead
 from llm_normalize.aws_lambda import InvocationError, handler
+from llm_normalize.aws_lambda._backend_env import LAMBDA_BACKENDS, _is_http_url
 from llm_normalize.aws_lambda.telemetry import (
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE,
@@ -240,6 +243,10 @@ def _evaluate(template: dict[str, Any], node: Any, parameters: dict[str, str]) -
         return ev(argument[0]) == ev(argument[1])
     if function == "Fn::Not":
         return not ev(argument[0])
+    if function == "Fn::And":
+        return all(ev(item) for item in argument)
+    if function == "Fn::Or":
+        return any(ev(item) for item in argument)
     if function == "Fn::If":
         # Only the chosen branch is resolved, as in CloudFormation.
         name, then, otherwise = argument
@@ -357,6 +364,205 @@ class TestBedrockModel:
         assert text.count(original) == 1
         copy = tmp_path / "template.yaml"
         copy.write_text(text.replace(original, f"    Default: {model_id!r}\n"), encoding="utf-8")
+        result = subprocess.run(
+            [str(CFN_LINT), str(copy)], capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the OpenAI-compatible backend: its parameters, variables and secret ----------------------
+
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:llm-normalize/openai-AbC123"
+NO_VALUE = "<AWS::NoValue>"
+
+
+def _openai_parameters(
+    backend: str = "openai", model: str = "gpt-4o-mini", base_url: str = "", secret: str = ""
+) -> dict[str, str]:
+    return {
+        "NormalizationBackend": backend,
+        "BedrockModelId": "anthropic.claude-3-haiku-20240307-v1:0",
+        "OpenAIModelId": model,
+        "OpenAIBaseUrl": base_url,
+        "OpenAIApiKeySecretArn": secret,
+        "AWS::NoValue": NO_VALUE,
+    }
+
+
+def _statements(template: dict[str, Any]) -> list[Any]:
+    [policy] = template["Resources"]["FunctionRole"]["Properties"]["Policies"]
+    statements: list[Any] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _secret_statement(template: dict[str, Any], parameters: dict[str, str]) -> Any:
+    """The secret's statement as CloudFormation resolves it (NO_VALUE when left out)."""
+    [wrapped] = [
+        statement
+        for statement in _statements(template)
+        if "secretsmanager" in json.dumps(statement)
+    ]
+    return _evaluate(template, wrapped, parameters)
+
+
+class TestOpenAIBackend:
+    def test_backends_are_the_functions(self, template: dict[str, Any]) -> None:
+        """NormalizationBackend allows what the function accepts: bedrock, openai, rules."""
+        allowed = template["Parameters"]["NormalizationBackend"]["AllowedValues"]
+        assert sorted(allowed) == sorted(LAMBDA_BACKENDS) == ["bedrock", "openai", "rules"]
+
+    def test_parameters_are_empty_by_default_and_grouped(self, template: dict[str, Any]) -> None:
+        names = ["OpenAIModelId", "OpenAIBaseUrl", "OpenAIApiKeySecretArn"]
+        for name in names:
+            assert template["Parameters"][name]["Type"] == "String"
+            assert template["Parameters"][name]["Default"] == ""
+        groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        [group] = [g for g in groups if "NormalizationBackend" in g["Parameters"]]
+        assert set(names) <= set(group["Parameters"])
+        grouped = [name for g in groups for name in g["Parameters"]]
+        assert sorted(grouped) == sorted(template["Parameters"])  # each parameter once
+
+    def test_secret_statement_only_when_given(self, template: dict[str, Any]) -> None:
+        """GetSecretValue on exactly that secret, with the openai backend and a secret only."""
+        given = _secret_statement(template, _openai_parameters(secret=SECRET_ARN))
+        assert given == {
+            "Sid": "OpenAIApiKeySecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": SECRET_ARN,
+        }
+        assert _secret_statement(template, _openai_parameters()) == NO_VALUE
+        bedrock = _openai_parameters(backend="bedrock", secret=SECRET_ARN)
+        assert _secret_statement(template, bedrock) == NO_VALUE
+        rules = _openai_parameters(backend="rules", secret=SECRET_ARN)
+        assert _secret_statement(template, rules) == NO_VALUE
+
+    def test_no_wildcard_actions(self, template: dict[str, Any]) -> None:
+        """No statement's action has a wildcard, the secret's and the others alike."""
+        actions = [
+            action
+            for statement in _statements(template)
+            for action in re.findall(r'"Action": \[([^\]]*)\]', json.dumps(statement))
+        ]
+        assert actions
+        assert not any("*" in action for action in actions)
+
+    @pytest.mark.parametrize(
+        ("parameters", "expected"),
+        [
+            (_openai_parameters(), {"BEDROCK_MODEL_ID": "gpt-4o-mini"}),
+            (
+                _openai_parameters(base_url="http://10.0.0.5:8000/v1", secret=SECRET_ARN),
+                {
+                    "BEDROCK_MODEL_ID": "gpt-4o-mini",
+                    "OPENAI_BASE_URL": "http://10.0.0.5:8000/v1",
+                    "OPENAI_API_KEY_SECRET_ARN": SECRET_ARN,
+                },
+            ),
+            (
+                _openai_parameters(backend="bedrock", base_url="http://x/v1", secret=SECRET_ARN),
+                {"BEDROCK_MODEL_ID": "anthropic.claude-3-haiku-20240307-v1:0"},
+            ),
+        ],
+    )
+    def test_variables_only_as_given(
+        self, template: dict[str, Any], parameters: dict[str, str], expected: dict[str, str]
+    ) -> None:
+        """The function gets OPENAI_* only when set and used; the model in BEDROCK_MODEL_ID."""
+        variables = template["Resources"]["NormalizeLeadsFunction"]["Properties"]["Environment"][
+            "Variables"
+        ]
+        names = ["BEDROCK_MODEL_ID", "OPENAI_BASE_URL", "OPENAI_API_KEY_SECRET_ARN"]
+        resolved = {name: _evaluate(template, variables[name], parameters) for name in names}
+        assert {k: v for k, v in resolved.items() if v != NO_VALUE} == expected
+        assert variables["NORMALIZATION_BACKEND"] == {"Ref": "NormalizationBackend"}
+
+    @pytest.mark.parametrize(
+        ("url", "good"),
+        [
+            ("", True),
+            ("https://api.openai.com/v1", True),
+            ("http://10.0.0.5:8000/v1", True),
+            ("https://llm.example.com", True),
+            ("ftp://llm.example.com/v1", False),
+            ("llm.example.com/v1", False),
+            ("https://user:secret@llm.example.com/v1", False),
+            ("https://llm.example.com/v1 ", False),
+            ("http:///v1", False),
+        ],
+    )
+    def test_base_url_pattern(self, template: dict[str, Any], url: str, good: bool) -> None:
+        """The parameter refuses what the function would refuse (an empty one is no URL)."""
+        pattern = template["Parameters"]["OpenAIBaseUrl"]["AllowedPattern"]
+        assert bool(re.fullmatch(pattern, url)) is good
+        if url:
+            assert _is_http_url(url) is good
+
+    @pytest.mark.parametrize(
+        ("arn", "good"),
+        [
+            ("", True),
+            (SECRET_ARN, True),
+            ("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:key-Zz9Yy8", True),
+            ("arn:aws:secretsmanager:us-east-1:123456789012:secret:llm-normalize/openai", False),
+            ("arn:aws:secretsmanager:us-east-1:123456789012:secret:*", False),
+            ("arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-*", False),
+            ("arn:aws:ssm:us-east-1:123456789012:parameter/openai-AbC123", False),
+            ("llm-normalize/openai-AbC123", False),
+        ],
+    )
+    def test_secret_arn_pattern(self, template: dict[str, Any], arn: str, good: bool) -> None:
+        """Only a full secret ARN (IAM matches it exactly), never a wildcard."""
+        pattern = template["Parameters"]["OpenAIApiKeySecretArn"]["AllowedPattern"]
+        assert bool(re.fullmatch(pattern, arn)) is good
+
+    @pytest.mark.parametrize(
+        ("parameters", "failing"),
+        [
+            (_openai_parameters(secret=SECRET_ARN), set[str]()),
+            (_openai_parameters(base_url="http://10.0.0.5:8000/v1"), set[str]()),
+            (_openai_parameters(), {"OpenAIBackendNeedsAKeyOrAServer"}),
+            (_openai_parameters(model="", secret=SECRET_ARN), {"OpenAIBackendNeedsAModel"}),
+            (_openai_parameters(backend="bedrock", model=""), set[str]()),
+        ],
+    )
+    def test_rules(
+        self, template: dict[str, Any], parameters: dict[str, str], failing: set[str]
+    ) -> None:
+        """The stack refuses the openai backend without a model, or without a key or server."""
+        failed = {
+            name
+            for name, rule in template["Rules"].items()
+            if name.startswith("OpenAI")
+            and _evaluate(template, rule["RuleCondition"], parameters)
+            and not all(
+                _evaluate(template, assertion["Assert"], parameters)
+                for assertion in rule["Assertions"]
+            )
+        }
+        assert failed == failing
+
+    @pytest.mark.skipif(not CFN_LINT.exists(), reason="run deploy/lint.sh once to install cfn-lint")
+    def test_lints_clean_with_openai_defaults(self, tmp_path: Path) -> None:
+        """cfn-lint (SAM transform included) accepts the template with the openai backend set."""
+        import subprocess
+
+        text = TEMPLATE.read_text(encoding="utf-8")
+        for name, value in {
+            "NormalizationBackend": "bedrock",
+            "OpenAIModelId": "",
+            "OpenAIApiKeySecretArn": "",
+        }.items():
+            replaced = {
+                "NormalizationBackend": "openai",
+                "OpenAIModelId": "gpt-4o-mini",
+                "OpenAIApiKeySecretArn": SECRET_ARN,
+            }[name]
+            original = f"  {name}:\n    Type: String\n    Default: {value or chr(34) * 2}\n"
+            assert text.count(original) == 1
+            text = text.replace(original, original.replace(value or chr(34) * 2, replaced))
+        copy = tmp_path / "template.yaml"
+        copy.write_text(text, encoding="utf-8")
         result = subprocess.run(
             [str(CFN_LINT), str(copy)], capture_output=True, text=True, timeout=300, check=False
         )

@@ -44,7 +44,7 @@ Environment variables (besides the seed's ``LEADS_TABLE``, ``CONFIG_TABLE``,
 
 | variable | default | meaning |
 |---|---|---|
-| ``NORMALIZATION_BACKEND`` | ``bedrock`` | ``bedrock`` (Claude on Bedrock) or ``rules`` (no model) |
+| ``NORMALIZATION_BACKEND`` | ``bedrock`` | ``bedrock`` (Claude on Bedrock), ``openai`` (an OpenAI-compatible server: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY_SECRET_ARN``) or ``rules`` (no model) |
 | ``BEDROCK_API`` | ``invoke`` | ``invoke`` (InvokeModel) or ``converse`` |
 | ``AWS_REGION`` | set by Lambda | the region of DynamoDB and Bedrock |
 | ``ADMIN_GROUP`` | ``admins`` | the Cognito group allowed to call the admin API |

@@ -3,8 +3,9 @@
 `get_runtime()` builds them from the environment on first use and keeps them;
 `configure()` builds them from parts you give (tests, teams with their own store or
 normalizer); `reset_runtime()` forgets them.
-Both clients (DynamoDB, Bedrock) come from one boto3 session, imported only when a
-client is built.
+The AWS clients (DynamoDB, Bedrock, Secrets Manager for an OpenAI-compatible server's API
+key) come from one boto3 session, imported only when a client is built; the backend comes
+from ``NORMALIZATION_BACKEND`` (`llm_normalize.aws_lambda._backend_env`).
 
 An invocation never changes the runtime: its deadline lives in its own
 `llm_normalize.aws_lambda.invocation.Invocation`.
@@ -18,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
+from llm_normalize.aws_lambda._backend_env import backend_from_env
 from llm_normalize.aws_lambda.telemetry import Telemetry, TelemetryMode, make_telemetry
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.exceptions import ConfigurationError
@@ -50,8 +52,6 @@ DEFAULT_STOP_BEFORE_TIMEOUT_MS: Final = 30_000
 
 DEFAULT_API_DEADLINE_MS: Final = 20_000
 """No model call starts this long after an API request arrived, when ``API_DEADLINE_MS`` is unset."""
-
-_LAMBDA_BACKENDS: Final = ("bedrock", "rules")
 
 
 class Runtime:
@@ -228,13 +228,13 @@ def _build_runtime(
     api_ms = _milliseconds(api_deadline_ms, "API_DEADLINE_MS", DEFAULT_API_DEADLINE_MS)
     sink = make_telemetry(telemetry)
     region = os.environ.get("AWS_REGION") or None
-    # One boto3 session for both clients: each new session loads botocore's data files again
+    # One boto3 session for every client: each new session loads botocore's data files again
     # (~100 ms of cold start).
     sessions = _Sessions()
     if normalizer is None:
         config = NormalizationConfig.resolve()
         if backend is None:
-            backend = _backend_from_env(config, region, sessions)
+            backend = backend_from_env(config, region, sessions)
         normalizer = Normalizer(backend, config=config, answer_mode=_answer_mode_from_env())
     if store is None:
         store = _store_from_env(region, sessions)
@@ -295,33 +295,6 @@ def _store_from_env(region: str | None, sessions: _Sessions) -> LeadStore:
     store = DynamoDBLeadStore.from_env(client=client)
     sessions.closers += [store.close, client.close]
     return store
-
-
-def _backend_from_env(
-    config: NormalizationConfig, region: str | None, sessions: _Sessions
-) -> Backend | None:
-    """The backend ``NORMALIZATION_BACKEND`` names: ``bedrock`` or ``rules`` (no fake here)."""
-    from llm_normalize.backends.factory import make_backend
-
-    name = (os.environ.get("NORMALIZATION_BACKEND") or "bedrock").strip().lower()
-    if name not in _LAMBDA_BACKENDS:
-        # The fake echoes values back: saved to the leads table, that would be a bad surprise.
-        raise ConfigurationError("NORMALIZATION_BACKEND must be 'bedrock' or 'rules'")
-    api = (os.environ.get("BEDROCK_API") or "invoke").strip().lower()
-    if api not in ("invoke", "converse"):
-        raise ConfigurationError("BEDROCK_API must be 'invoke' or 'converse'")
-    backend = make_backend(
-        name,
-        model_id=config.model_id,
-        api="invoke" if api == "invoke" else "converse",
-        region_name=region,
-        session=sessions.get() if name == "bedrock" else None,
-    )
-    from llm_normalize.backends.bedrock import BedrockBackend
-
-    if isinstance(backend, BedrockBackend):
-        sessions.closers.append(backend.client.close)
-    return backend
 
 
 def _answer_mode_from_env() -> str | None:

@@ -88,9 +88,10 @@ METRIC_LEADS_DEFERRED: Final = "LeadsDeferred"
 METRIC_MODEL_THROTTLES: Final = "ModelThrottles"
 """Model calls refused by the service's rate limit (``throttled`` of the report)."""
 
-QUIET_LOGGERS: Final = ("botocore", "boto3", "urllib3", "s3transfer")
+QUIET_LOGGERS: Final = ("botocore", "boto3", "urllib3", "s3transfer", "openai", "httpx", "httpcore")
 """Loggers kept at ``INFO`` or above whatever the log level: at ``DEBUG`` they print request
-and response bodies (DynamoDB items, prompts), which hold personal data."""
+and response bodies (DynamoDB items, prompts), which hold personal data. The ``openai`` SDK
+and its HTTP client are among them: some SDK versions log request options at ``DEBUG``."""
 
 _LIBRARY_LOGGER: Final = "llm_normalize"
 _LEVEL_VARIABLES: Final = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
