@@ -194,8 +194,10 @@ class TestNormalizeDataframe:
     def test_not_a_dataframe(self) -> None:
         """Anything but a DataFrame is refused."""
         pytest.importorskip("pandas")
-        with pytest.raises(ConfigurationError, match="expects a DataFrame, got list"):
-            normalize_dataframe([{"ciudad": "cali"}], progress=False)  # type: ignore[arg-type]
+        with pytest.raises(
+            ConfigurationError, match=r"expects a pandas or polars DataFrame, got builtins\.list"
+        ):
+            normalize_dataframe([{"ciudad": "cali"}], progress=False)  # type: ignore[call-overload]
 
     def test_duplicate_columns(self, pd: Any) -> None:
         """Duplicate column names are refused rather than guessed."""
@@ -207,7 +209,7 @@ class TestNormalizeDataframe:
         """Without pandas, the error says which extra to install."""
         monkeypatch.setitem(sys.modules, "pandas", None)
         with pytest.raises(ConfigurationError, match=r"pip install 'llm-normalize\[notebook\]'"):
-            normalize_dataframe(object(), progress=False)  # type: ignore[arg-type]
+            normalize_dataframe(object(), progress=False)  # type: ignore[call-overload]
 
     def test_import_does_not_load_pandas(self) -> None:
         """`import llm_normalize` (and its notebook module) never imports pandas or tqdm."""

@@ -1,22 +1,28 @@
-"""Notebook helpers: normalize a pandas DataFrame, and see what normalization did.
+"""Notebook helpers: normalize a pandas or polars DataFrame, and see what normalization did.
 
-- `normalize_dataframe` returns a new DataFrame with a `<field>_normalized` column beside each
-  normalized column (and `<field>_source`, `<field>_flags`), streaming rows through
-  `Normalizer.iter_normalize` a chunk at a time, with a progress bar in a terminal or notebook.
+- `normalize_dataframe` returns a new DataFrame, of the library it was given, with a
+  `<field>_normalized` column beside each normalized column (and `<field>_source`,
+  `<field>_flags`), streaming rows through `Normalizer.iter_normalize` a chunk at a time,
+  with a progress bar in a terminal or notebook.
 - `frame_diff_html` renders such a DataFrame as a before -> after table.
 - `records_html`, `record_html`, `report_html` and `Html` come from `llm_normalize.display`
   (re-exported here): they render `NormalizedRecord`s and a `RunReport` as HTML tables.
 
 pandas is an optional extra (``pip install 'llm-normalize[notebook]'``): it is imported inside
-`normalize_dataframe`, never by ``import llm_normalize``.
+`normalize_dataframe`, never by ``import llm_normalize``. polars is never imported here: a
+polars frame is recognised by its type's module, and its own methods do the work.
+
+The added columns hold text or a missing value, the same under pandas 2 and 3: pandas' nullable
+string dtype (``"string"``, missing is `pd.NA`) for pandas, ``pl.String`` (missing is null) for
+polars.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast, overload
 
 from llm_normalize.backends.base import Backend
 from llm_normalize.config import NormalizationConfig
@@ -35,6 +41,7 @@ from llm_normalize.records import FieldResult, NormalizedRecord
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
 
 __all__ = [
     "Html",
@@ -54,10 +61,16 @@ _SUFFIXES: Final = (NORMALIZED_SUFFIX, SOURCE_SUFFIX, FLAGS_SUFFIX)
 _ROWS_PER_SLICE: Final = 2_000
 _PROGRESS_STEP: Final = 500
 
+_EXPECTED: Final = "a pandas or polars DataFrame"
+
+# The added columns, by name: text, or None where there is no value.
+_Added = dict[str, list[str | None]]
+
 
 # -- normalize_dataframe --------------------------------------------------------------------
 
 
+@overload
 def normalize_dataframe(
     df: pd.DataFrame,
     fields: Sequence[str] | str | None = None,
@@ -67,23 +80,53 @@ def normalize_dataframe(
     progress: bool | None = None,
     id_column: str | None = None,
     include_meta: bool = True,
-) -> pd.DataFrame:
+) -> pd.DataFrame: ...
+
+
+@overload
+def normalize_dataframe(
+    df: pl.DataFrame,
+    fields: Sequence[str] | str | None = None,
+    backend: Backend | None = None,
+    *,
+    normalizer: Normalizer | None = None,
+    progress: bool | None = None,
+    id_column: str | None = None,
+    include_meta: bool = True,
+) -> pl.DataFrame: ...
+
+
+def normalize_dataframe(
+    df: pd.DataFrame | pl.DataFrame,
+    fields: Sequence[str] | str | None = None,
+    backend: Backend | None = None,
+    *,
+    normalizer: Normalizer | None = None,
+    progress: bool | None = None,
+    id_column: str | None = None,
+    include_meta: bool = True,
+) -> pd.DataFrame | pl.DataFrame:
     """Normalize the columns of a DataFrame; return a new DataFrame, the input untouched.
 
-    The result holds every column of `df`, in order, and after each normalized column
-    `<field>_normalized` (the normalized value, missing where the original was missing),
-    and with `include_meta`, `<field>_source` (``rules``, ``llm`` or ``cache``) and
+    `df` may be a pandas or a polars DataFrame, and the result is of the same library.
+    The result holds every column of `df`, in order and unchanged, and after each normalized
+    column `<field>_normalized` (the normalized value, missing where the original was
+    missing), and with `include_meta`, `<field>_source` (``rules``, ``llm`` or ``cache``) and
     `<field>_flags` (the review flags joined by commas, ``""`` when none). Columns of those
-    names already in `df` are replaced. The index is kept.
+    names already in `df` are replaced. A pandas index is kept.
 
-    Missing values (`None`, `NaN`, `pd.NA`) are treated as empty, and whole floats as
-    integers (pandas stores an integer column with gaps as floats). Rows are streamed through
+    The added columns hold text or a missing value: in pandas they have the nullable string
+    dtype (``"string"``), whose missing value is `pd.NA` under pandas 2 and 3 alike; in
+    polars they are ``pl.String`` columns, missing values null. Missing values in `df`
+    (`None`, `NaN`, `pd.NA`, `NaT`, polars null) are treated as empty and give a missing
+    value; an empty string is a value and gives ``""``. Whole floats count as integers
+    (pandas stores an integer column with gaps as floats). Rows are streamed through
     `Normalizer.iter_normalize` a slice at a time, so a large frame never has all its records,
     prompts or results in memory at once; the run's report is then in the normalizer's
     `last_report`.
 
     Args:
-        df: The records, one per row.
+        df: The records, one per row: a pandas or polars DataFrame.
         fields: The columns to normalize. Default: the normalizer's fields present in `df`,
             or without a normalizer, the columns of `df` that the Colombian profile knows.
         backend: The model backend for a new `Normalizer` (`None`: the rules alone).
@@ -96,8 +139,9 @@ def normalize_dataframe(
         include_meta: Add the `_source` and `_flags` columns.
 
     Raises:
-        ConfigurationError: pandas is not installed, a field is not a column of `df`, or
-            `fields` / `backend` / `id_column` contradict `normalizer`.
+        ConfigurationError: `df` is not a pandas or polars DataFrame, pandas is not installed
+            for a non-polars `df`, a field is not a column of `df`, or `fields` / `backend` /
+            `id_column` contradict `normalizer`.
 
     Examples:
         >>> import pandas as pd
@@ -105,42 +149,98 @@ def normalize_dataframe(
         >>> out = normalize_dataframe(frame, progress=False)
         >>> out["nombres_normalized"].tolist()
         ['Juan', 'Ana Maria']
+        >>> out["ciudad_normalized"].tolist()
+        ['Bogotá D.C.', <NA>]
         >>> list(out.columns)[:3]
         ['ciudad', 'ciudad_normalized', 'ciudad_source']
     """
-    pandas = _import_pandas()
-    _check_frame(pandas, df)
-    normalizer, names = _resolve(df, fields, backend, normalizer, id_column)
-    added = _normalized_columns(df, normalizer, names, include_meta, progress)
-    return _joined(pandas, df, names, added)
-
-
-def _check_frame(pandas: Any, df: Any) -> None:
-    if not isinstance(df, pandas.DataFrame):
-        raise ConfigurationError(
-            f"normalize_dataframe expects a DataFrame, got {type(df).__name__}"
+    if _is_polars(df):
+        polars_frame = _polars_frame(df)
+        normalizer, names = _resolve(polars_frame.columns, fields, backend, normalizer, id_column)
+        added = _normalized_columns(
+            lambda wanted: _polars_rows(polars_frame, wanted),
+            polars_frame.columns,
+            polars_frame.height,
+            normalizer,
+            names,
+            include_meta,
+            progress,
         )
-    if not df.columns.is_unique:
+        return _joined_polars(polars_frame, names, added)
+
+    pandas = _import_pandas()
+    frame = _pandas_frame(pandas, df)
+    columns = [c for c in frame.columns if isinstance(c, str)]
+    normalizer, names = _resolve(columns, fields, backend, normalizer, id_column)
+    added = _normalized_columns(
+        lambda wanted: _iter_rows(frame, wanted),
+        columns,
+        len(frame),
+        normalizer,
+        names,
+        include_meta,
+        progress,
+    )
+    return _joined(pandas, frame, names, added)
+
+
+def _is_polars(df: object) -> bool:
+    """Whether `df` comes from polars, told by its type alone so that polars is never imported."""
+    return type(df).__module__.partition(".")[0] == "polars"
+
+
+def _type_name(value: object) -> str:
+    """The module and class of `value`'s type (never its content, which may be personal data)."""
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _wrong_type(df: object) -> ConfigurationError:
+    message = f"normalize_dataframe expects {_EXPECTED}, got {_type_name(df)}"
+    if _is_polars(df) and type(df).__name__ == "LazyFrame":
+        message += "; call .collect() on it first"
+    return ConfigurationError(message)
+
+
+def _polars_frame(df: object) -> pl.DataFrame:
+    """`df`, once known to be a polars DataFrame (and not, say, a LazyFrame)."""
+    # `df` came from polars, so polars is imported already: this import costs nothing.
+    import polars
+
+    if not isinstance(df, polars.DataFrame):
+        raise _wrong_type(df)
+    return df
+
+
+def _pandas_frame(pandas: Any, df: object) -> pd.DataFrame:
+    """`df`, once known to be a pandas DataFrame with unique column names."""
+    if not isinstance(df, pandas.DataFrame):
+        raise _wrong_type(df)
+    frame = cast("pd.DataFrame", df)
+    if not frame.columns.is_unique:
         raise ConfigurationError("the DataFrame has duplicate column names")
+    return frame
 
 
 def _normalized_columns(
-    df: pd.DataFrame,
+    rows: Callable[[Sequence[str]], Iterator[dict[str, Any]]],
+    columns: Sequence[str],
+    total: int,
     normalizer: Normalizer,
     names: Sequence[str],
     include_meta: bool,
     progress: bool | None,
-) -> dict[str, list[str | None]]:
-    """Normalize the rows of `df`; the new columns, by name, each field's side by side."""
+) -> _Added:
+    """Normalize the `rows` of a frame; the new columns, by name, each field's side by side."""
     id_field = normalizer.config.id_field
-    wanted = [*names, id_field] if id_field in df.columns and id_field not in names else names
-    values: dict[str, list[str | None]] = {name: [] for name in names}
-    sources: dict[str, list[str | None]] = {name: [] for name in names}
-    flags: dict[str, list[str | None]] = {name: [] for name in names}
-    bar = _progress_bar(len(df), progress)
+    wanted = [*names, id_field] if id_field in columns and id_field not in names else names
+    values: _Added = {name: [] for name in names}
+    sources: _Added = {name: [] for name in names}
+    flags: _Added = {name: [] for name in names}
+    bar = _progress_bar(total, progress)
     try:
         done = 0
-        for record in normalizer.iter_normalize(_iter_rows(df, wanted)):
+        for record in normalizer.iter_normalize(rows(wanted)):
             for name in names:
                 result = record.fields.get(name)
                 values[name].append(None if result is None else result.value)
@@ -155,7 +255,7 @@ def _normalized_columns(
     finally:
         if bar is not None:
             bar.close()
-    added: dict[str, list[str | None]] = {}
+    added: _Added = {}
     for name in names:
         added[name + NORMALIZED_SUFFIX] = values[name]
         if include_meta:
@@ -164,20 +264,38 @@ def _normalized_columns(
     return added
 
 
-def _joined(
-    pandas: Any, df: pd.DataFrame, names: Sequence[str], added: dict[str, list[str | None]]
-) -> pd.DataFrame:
-    """`df` with the `added` columns, each field's right after its original column."""
-    kept = [c for c in df.columns if c not in added]
-    new = pandas.DataFrame(added, index=df.index)
-    out = pandas.concat([df[kept], new], axis=1)
+def _order(kept: Sequence[Any], names: Sequence[str], added: _Added) -> list[Any]:
+    """The result's columns: those kept, each field's added ones right after it."""
     order: list[Any] = []
     for column in kept:
         order.append(column)
         if column in names:
             order.extend(c for c in added if c.startswith(column) and c[len(column) :] in _SUFFIXES)
-    frame: pd.DataFrame = out[order]
+    return order
+
+
+def _joined(pandas: Any, df: pd.DataFrame, names: Sequence[str], added: _Added) -> pd.DataFrame:
+    """`df` with the `added` columns, each field's right after its original column."""
+    kept = [c for c in df.columns if c not in added]
+    # The nullable string dtype, explicitly: left to infer, pandas 2 makes object columns
+    # holding None and pandas 3 `str` columns holding NaN. StringDtype() has pd.NA in both.
+    text = pandas.StringDtype()
+    new = pandas.DataFrame(
+        {name: pandas.array(column, dtype=text) for name, column in added.items()},
+        index=df.index,
+    )
+    out = pandas.concat([df[kept], new], axis=1)
+    frame: pd.DataFrame = out[_order(kept, names, added)]
     return frame
+
+
+def _joined_polars(df: pl.DataFrame, names: Sequence[str], added: _Added) -> pl.DataFrame:
+    """`df` with the `added` columns as polars String columns, None becoming null."""
+    import polars
+
+    kept = [c for c in df.columns if c not in added]
+    new = [polars.Series(name, column, dtype=polars.String) for name, column in added.items()]
+    return df.select(kept).with_columns(new).select(_order(kept, names, added))
 
 
 def _import_pandas() -> Any:
@@ -185,20 +303,20 @@ def _import_pandas() -> Any:
         import pandas
     except ImportError as exc:
         raise ConfigurationError(
-            "normalize_dataframe needs pandas: pip install 'llm-normalize[notebook]'"
+            "normalize_dataframe needs pandas (or a polars DataFrame): "
+            "pip install 'llm-normalize[notebook]'"
         ) from exc
     return pandas
 
 
 def _resolve(
-    df: pd.DataFrame,
+    columns: Sequence[str],
     fields: Sequence[str] | str | None,
     backend: Backend | None,
     normalizer: Normalizer | None,
     id_column: str | None,
 ) -> tuple[Normalizer, list[str]]:
-    """The normalizer to use and the columns it normalizes."""
-    columns = [c for c in df.columns if isinstance(c, str)]
+    """The normalizer to use and the columns it normalizes, of the frame's text `columns`."""
     chosen = [fields] if isinstance(fields, str) else None if fields is None else list(fields)
     if chosen is not None:
         if not chosen:
@@ -261,6 +379,13 @@ def _iter_rows(df: pd.DataFrame, columns: Sequence[str]) -> Iterator[dict[str, A
             yield {column: _plain(value) for column, value in zip(columns, row, strict=True)}
 
 
+def _polars_rows(df: pl.DataFrame, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The rows of a polars `df` as plain dicts of Python values, a slice at a time."""
+    for piece in df.select(columns).iter_slices(n_rows=_ROWS_PER_SLICE):
+        for row in piece.iter_rows(named=True):
+            yield {column: _plain(value) for column, value in row.items()}
+
+
 def _plain(value: Any) -> Any:
     """A cell as the rules should see it: missing as None, a whole float as an int."""
     if _missing(value):
@@ -295,7 +420,7 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
 
 
 def frame_diff_html(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pl.DataFrame,
     fields: Sequence[str] | None = None,
     *,
     limit: int | None = 20,
@@ -303,26 +428,32 @@ def frame_diff_html(
 ) -> str:
     """Render a `normalize_dataframe` result as a before -> after table, like `records_html`.
 
+    A row is named by its pandas index label, or for polars, by its number from 0.
+
     Args:
-        frame: A DataFrame with `<field>` and `<field>_normalized` columns (and optionally
-            `_source` and `_flags`).
+        frame: A pandas or polars DataFrame with `<field>` and `<field>_normalized` columns
+            (and optionally `_source` and `_flags`).
         fields: The fields to show (default: every column with a `_normalized` partner).
         limit: Show at most this many rows (`None`: all).
         changed_only: Show only the rows that normalization changed or flagged.
     """
+    columns: list[Any] = list(frame.columns)
     names = (
         list(fields)
         if fields is not None
-        else [
-            c
-            for c in frame.columns
-            if isinstance(c, str) and f"{c}{NORMALIZED_SUFFIX}" in frame.columns
-        ]
+        else [c for c in columns if isinstance(c, str) and f"{c}{NORMALIZED_SUFFIX}" in columns]
     )
+    labels: Iterable[Any]
+    tuples: Iterable[Sequence[Any]]
+    if _is_polars(frame):
+        labels, tuples = itertools.count(), _polars_frame(frame).iter_rows()
+    else:
+        pandas_frame = cast("pd.DataFrame", frame)
+        labels, tuples = pandas_frame.index, pandas_frame.itertuples(index=False)
 
     def records() -> Iterator[NormalizedRecord]:
-        for index, row in zip(frame.index, frame.itertuples(index=False), strict=True):
-            cells = dict(zip(frame.columns, row, strict=True))
+        for index, row in zip(labels, tuples, strict=False):
+            cells = dict(zip(columns, row, strict=True))
             original: dict[str, Any] = {}
             results: dict[str, FieldResult] = {}
             for name in names:
