@@ -251,7 +251,7 @@ class TestCommandLine:
     def test_run(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """--address-style picks the style of `run` on a store."""
         url = f"sqlite:///{tmp_path / 'leads.db'}"
-        store = open_store(url)
+        store = open_store(url, create=True)
         store.put([lead(0)])
         store.close()
         assert main(["run", "--store", url, "--address-style", "full", "--no-progress"]) == 0

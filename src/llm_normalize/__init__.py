@@ -4,6 +4,8 @@ The public API is re-exported here; see the documentation for a tour.
 AWS clients (boto3) and optional extras are imported only where they are used.
 """
 
+import logging
+
 from llm_normalize._version import __version__
 from llm_normalize.caches import (
     CacheKey,
@@ -83,3 +85,7 @@ __all__ = [
     "cache_key",
     "default_registry",
 ]
+
+# A library configures no logging: its warnings go where the application sends them, and
+# nowhere (not to Python's unprefixed last-resort handler) when it configures none.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -12,7 +12,8 @@ Used by the lead store (`llm_normalize.stores.dynamodb`), the value cache
   where binaries are base64 text.
 - `build_client` (or `client_or_build`, which prefers an injected client) makes a
   ``dynamodb`` client with botocore's standard retry mode.
-- `scan_pages` runs a paginated Scan, optionally in parallel segments.
+- `scan_pages` runs a paginated Scan, optionally in parallel segments; `scan_count` counts
+  what one matches without transferring the items.
 - `translate_errors` turns botocore's errors into `StorageError` (``raise ... from
   exc``), with a message naming the operation, the table, the lead id and the error code,
   never an attribute value (DynamoDB's own messages may quote values, so they are not
@@ -31,11 +32,12 @@ import math
 import queue
 import threading
 from collections.abc import Generator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from llm_normalize._aws import SETUP_BOTOCORE_ERRORS, SETUP_ERROR_CODES
+from llm_normalize._aws import SETUP_BOTOCORE_ERRORS, SETUP_ERROR_CODES, no_region_message
 from llm_normalize.exceptions import ConfigurationError, StorageError
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ __all__ = [
     "is_setup_error",
     "item_from_wire",
     "item_to_wire",
+    "scan_count",
     "scan_pages",
     "translate_errors",
     "value_from_wire",
@@ -251,7 +254,8 @@ def build_client(
     """Build a ``dynamodb`` client from a new boto3 session, with standard retries (5 attempts).
 
     Raises:
-        ConfigurationError: No AWS region is given or configured.
+        ConfigurationError: No AWS region is given or configured (the message says where
+            boto3 looked: `llm_normalize._aws.no_region_message`).
     """
     import boto3.session  # boto3 costs ~200 ms: only when used
     from botocore.config import Config
@@ -261,13 +265,18 @@ def build_client(
         retries={"mode": "standard", "max_attempts": 5},
         max_pool_connections=max_pool_connections,
     )
+    session = boto3.session.Session()
     try:
-        return boto3.session.Session().client(
+        return session.client(
             "dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config
         )
     except NoRegionError as exc:
         raise ConfigurationError(
-            "no AWS region for DynamoDB: pass region_name or set AWS_REGION"
+            no_region_message(
+                "DynamoDB",
+                given="region_name, or ?region= in a dynamodb:// URL or --cache-table",
+                profile=session.profile_name,
+            )
         ) from exc
 
 
@@ -398,6 +407,44 @@ def _scan_segment(client: DynamoDBClient, params: Mapping[str, Any]) -> Pages:
         last_key = response.get("LastEvaluatedKey")
         if not last_key:
             return
+        kwargs["ExclusiveStartKey"] = last_key
+
+
+def scan_count(client: DynamoDBClient, params: Mapping[str, Any], *, segments: int = 1) -> int:
+    """Count the items a Scan matches (``Select="COUNT"``), page after page, in `segments`.
+
+    No item is transferred, but DynamoDB still reads (and bills) the whole table, as the
+    Scan itself would. Segments are counted in parallel threads.
+
+    Raises:
+        StorageError: When a Scan request fails after botocore's retries.
+    """
+    counting = {**params, "Select": "COUNT"}
+    if segments == 1:
+        return _count_segment(client, counting)
+    with ThreadPoolExecutor(
+        max_workers=segments, thread_name_prefix=f"llm-normalize-count-{params['TableName']}"
+    ) as pool:
+        return sum(
+            pool.map(
+                lambda segment: _count_segment(
+                    client, {**counting, "Segment": segment, "TotalSegments": segments}
+                ),
+                range(segments),
+            )
+        )
+
+
+def _count_segment(client: DynamoDBClient, params: Mapping[str, Any]) -> int:
+    kwargs = dict(params)
+    total = 0
+    while True:
+        with translate_errors("Scan", kwargs["TableName"]):
+            response = client.scan(**kwargs)
+        total += response.get("Count", 0)
+        last_key = response.get("LastEvaluatedKey")
+        if not last_key:
+            return total
         kwargs["ExclusiveStartKey"] = last_key
 
 

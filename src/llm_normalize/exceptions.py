@@ -3,6 +3,7 @@
 ```
 LLMNormalizeError
 ├── ConfigurationError            the caller's mistake: a bad setting, an unknown field
+│   ├── StoreNotFoundError        a store URL that points at no database file or table
 │   └── UnknownFieldError         also LookupError
 ├── UnknownPostProcessorError     also LookupError
 ├── InputFormatError              a file that cannot be read as records at all
@@ -47,6 +48,7 @@ __all__ = [
     "PartialWriteError",
     "ResponseParseError",
     "StorageError",
+    "StoreNotFoundError",
     "UnknownFieldError",
     "UnknownPostProcessorError",
 ]
@@ -58,6 +60,14 @@ class LLMNormalizeError(Exception):
 
 class ConfigurationError(LLMNormalizeError):
     """The library was set up wrongly: a bad setting, a bad argument, an unknown field."""
+
+
+class StoreNotFoundError(ConfigurationError):
+    """A lead store opened without `create` does not exist: no such SQLite file or DynamoDB table.
+
+    Usually a typo in the store URL. The message names the file (or the table and its
+    region), never a lead.
+    """
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from llm_normalize.config import NormalizationConfig, stored_model_id
-from llm_normalize.exceptions import ModelFailedError
+from llm_normalize.exceptions import ConfigurationError, ModelFailedError
 from llm_normalize.records import (
     FLAG_MODEL_FAILED,
     FLAG_NOT_SENT,
@@ -38,7 +38,16 @@ if TYPE_CHECKING:
     from llm_normalize.pipeline import Normalizer
     from llm_normalize.run import NormalizationRun
 
-__all__ = ["JobResult", "LeadStatus", "OnStatus", "effective_config", "process_leads", "run_job"]
+__all__ = [
+    "DueLeads",
+    "JobResult",
+    "LeadStatus",
+    "OnStatus",
+    "due_leads",
+    "effective_config",
+    "process_leads",
+    "run_job",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +79,72 @@ class JobResult:
     report: RunReport
     statuses: Mapping[str, LeadStatus]
     reasons: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DueLeads:
+    """How many leads are due, and how many of them one run takes (`due_leads`).
+
+    Attributes:
+        due: Every lead due now (all leads with `force`), counted by `LeadStore.count_due`.
+        this_run: How many of them a run with the same arguments takes: `due`, at most the
+            limit (by default the config's `max_leads_per_run`); 0 when disabled. A
+            progress bar's total.
+        now_ms: The clock counted with; pass it to the run (`Normalizer.run(now_ms=...)`)
+            so that it selects the same leads, and to a count after the run.
+        ttl_days: The TTL counted with (the stored config's over the normalizer's).
+        enabled: Whether the config lets the job run at all.
+    """
+
+    due: int
+    this_run: int
+    now_ms: int
+    ttl_days: float
+    enabled: bool
+
+    @property
+    def after_run(self) -> int:
+        """How many stay due if the run saves every lead it takes (`due - this_run`)."""
+        return self.due - self.this_run
+
+
+def due_leads(
+    normalizer: Normalizer,
+    store: LeadStore,
+    *,
+    force: bool = False,
+    limit: int | None = None,
+    now_ms: int | None = None,
+) -> DueLeads:
+    """Count the leads due and those a run with the same arguments would take, reading none.
+
+    Reads the stored config item over the normalizer's config, as the run does, for the
+    TTL, `max_leads_per_run` and `enabled`. Before a run, `this_run` is a progress bar's
+    total; after it, counting again with the same `now_ms` (and no `force`) says how many
+    leads are still due, the ones the run deferred or could not save included.
+
+    Raises:
+        ConfigurationError: `limit` is negative.
+
+    Examples:
+        >>> from llm_normalize import Normalizer
+        >>> from llm_normalize.stores import MemoryLeadStore
+        >>> store = MemoryLeadStore([{"leadId": f"l{n}"} for n in range(80)])
+        >>> due = due_leads(Normalizer(), store, now_ms=0)
+        >>> due.due, due.this_run, due.after_run
+        (80, 50, 30)
+    """
+    if limit is not None and limit < 0:
+        raise ConfigurationError(f"limit must be None or >= 0, got {limit}")
+    config = effective_config(normalizer, store.load_config())
+    now = _now(now_ms)
+    ttl_days = config.normalization_ttl_days
+    due = store.count_due(now_ms=now, ttl_days=ttl_days, force=force)
+    cap = config.max_leads_per_run if limit is None else limit
+    this_run = min(due, cap) if config.enabled else 0
+    return DueLeads(
+        due=due, this_run=this_run, now_ms=now, ttl_days=ttl_days, enabled=config.enabled
+    )
 
 
 def run_job(

@@ -703,5 +703,5 @@ class TestFileMode:
         from llm_normalize.stores import open_store
 
         db = tmp_path / "cli.db"
-        open_store(f"sqlite:///{db}").close()
+        open_store(f"sqlite:///{db}", create=True).close()
         assert db.stat().st_mode & 0o777 == 0o600

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
+from llm_normalize._aws import no_region_message
 from llm_normalize.aws_lambda._backend_env import backend_from_env
 from llm_normalize.aws_lambda.telemetry import Telemetry, TelemetryMode, make_telemetry
 from llm_normalize.config import NormalizationConfig
@@ -291,7 +292,13 @@ def _store_from_env(region: str | None, sessions: _Sessions) -> LeadStore:
             config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=10),
         )
     except NoRegionError as exc:
-        raise ConfigurationError("no AWS region for DynamoDB: set AWS_REGION") from exc
+        raise ConfigurationError(
+            no_region_message(
+                "DynamoDB",
+                given="AWS_REGION, which Lambda sets and the runtime passes",
+                profile=sessions.get().profile_name,
+            )
+        ) from exc
     store = DynamoDBLeadStore.from_env(client=client)
     sessions.closers += [store.close, client.close]
     return store

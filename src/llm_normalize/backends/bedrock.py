@@ -38,7 +38,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast, get_args
 
-from llm_normalize._aws import SETUP_ERROR_CODES
+from llm_normalize._aws import SETUP_ERROR_CODES, no_region_message
 from llm_normalize.backends._wire import json_default, json_document, token_count
 from llm_normalize.backends.base import ModelRequest, ModelResponse, StopReason, Usage
 from llm_normalize.config import DEFAULT_MODEL_ID
@@ -109,8 +109,9 @@ class BedrockBackend:
             botocore retries off and the timeouts below.
         api: ``"invoke"`` for InvokeModel with the Anthropic Messages body (Anthropic models
             only), ``"converse"`` for Converse (any model that supports it).
-        region_name: The AWS region of the built client (default: boto3's own resolution,
-            e.g. ``AWS_REGION``). Not allowed with `client`.
+        region_name: The AWS region of the built client (default: boto3's own resolution:
+            ``AWS_DEFAULT_REGION``, then the profile's ``region``; boto3 does not read
+            ``AWS_REGION``). Not allowed with `client`.
         endpoint_url: A custom endpoint of the built client (a VPC endpoint, a local test
             server). Not allowed with `client`; ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` also works.
         read_timeout_s: Seconds to wait for the answer before a `BackendTimeoutError`.
@@ -516,7 +517,9 @@ def _build_client(
         )
     except NoRegionError as exc:
         raise ConfigurationError(
-            "no AWS region for Bedrock: pass region_name or set AWS_REGION"
+            no_region_message(
+                "Bedrock", given="region_name, or --region", profile=session.profile_name
+            )
         ) from exc
 
 

@@ -8,16 +8,22 @@
 | `dynamodb://TABLE?config_table=CONFIG&region=us-east-1&endpoint_url=...&segments=4` | `DynamoDBLeadStore` |
 | `memory://` | `MemoryLeadStore`, for tests and notebooks |
 
+A URL that points at nothing is an error (`StoreNotFoundError`), so that a typo never runs
+a job, an export or a quality gate on an empty store: a SQLite file must exist (pass
+`create=True` to start one, as the `import` command does), and a DynamoDB table must exist
+(`open_store` never creates tables). `memory://` is always a new, empty store.
+
 Each store module is imported only when its store is opened: SQLite needs the standard
 library only, DynamoDB imports boto3.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from llm_normalize.exceptions import ConfigurationError
+from llm_normalize.exceptions import ConfigurationError, StoreNotFoundError
 from llm_normalize.stores.base import (
     LEAD_ID,
     NORMALIZATION_ATTRIBUTES,
@@ -54,11 +60,21 @@ __all__ = [
 _DYNAMODB_OPTIONS = frozenset({"config_table", "region", "endpoint_url", "segments"})
 
 
-def open_store(url: str) -> LeadStore:
+def open_store(url: str, *, create: bool = False) -> LeadStore:
     """Open a lead store by URL (see the module docstring for the forms).
 
+    Args:
+        url: ``sqlite:///path.db``, ``dynamodb://TABLE?...`` or ``memory://``.
+        create: Create a missing SQLite file (with its directories) as an empty store.
+            Without it, a missing file is an error. DynamoDB tables are never created:
+            a missing one is an error either way (checked with one DescribeTable; skipped
+            when the credentials may not call it).
+
     Raises:
+        StoreNotFoundError: The SQLite file does not exist (or holds no leads table) and
+            `create` is false, or the DynamoDB table does not exist in the region.
         ConfigurationError: The URL's scheme is unknown or it is malformed.
+        StorageError: The store exists but cannot be opened.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -69,9 +85,15 @@ def open_store(url: str) -> LeadStore:
             raise ConfigurationError(
                 "a SQLite store URL is sqlite:///relative/path.db or sqlite:////absolute/path.db"
             )
-        from llm_normalize.stores.sqlite import SQLiteLeadStore
+        from llm_normalize.stores.sqlite import SQLiteLeadStore, describe_file
 
-        return SQLiteLeadStore(path)
+        if not create and path != ":memory:" and not os.path.exists(path):
+            # Checked here too, to give the command's advice; the store checks it again.
+            raise StoreNotFoundError(
+                f"{describe_file(path)} does not exist; check the path, run "
+                f"`llm-normalize import FILE --store {url}` first, or pass --create"
+            )
+        return SQLiteLeadStore(path, create=create)
     if scheme == "dynamodb":
         table = unquote(parts.netloc)
         if not table:
@@ -88,13 +110,19 @@ def open_store(url: str) -> LeadStore:
             raise ConfigurationError("segments must be a whole number") from None
         from llm_normalize.stores.dynamodb import DynamoDBLeadStore
 
-        return DynamoDBLeadStore(
+        store = DynamoDBLeadStore(
             table,
             config_table=options.get("config_table"),
             region_name=options.get("region"),
             endpoint_url=options.get("endpoint_url"),
             segments=segments,
         )
+        try:
+            store.check_table()
+        except BaseException:
+            store.close()
+            raise
+        return store
     if scheme == "memory":
         from llm_normalize.stores.memory import MemoryLeadStore
 

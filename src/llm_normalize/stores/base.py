@@ -26,7 +26,8 @@ Rules every store keeps:
   and `updatedAt` too unless the lead was edited after the save (then the edit's
   `updatedAt` stays). `rollback_changes` says what to write; every store applies it.
 - Selection streams the leads whose `normalizedAt` is missing or older than the TTL
-  (all leads with `force`), without loading the table into memory.
+  (all leads with `force`), without loading the table into memory; `count_due` counts
+  them without reading them.
 """
 
 from __future__ import annotations
@@ -396,6 +397,14 @@ class LeadStore(Protocol):
         self, *, now_ms: int, ttl_days: float, force: bool = False, limit: int | None = None
     ) -> Iterator[StoredLead]:
         """Stream the leads that need normalization, at most `limit` of them."""
+        ...
+
+    def count_due(self, *, now_ms: int, ttl_days: float, force: bool = False) -> int:
+        """How many leads `iter_due` would stream without a `limit`, counted without reading them.
+
+        For a progress bar's total before a run, and for what a run left due after it (count
+        again with the run's `now_ms`). A snapshot: leads written meanwhile may change it.
+        """
         ...
 
     def save(self, lead: StoredLead, update: LeadUpdate) -> SaveStatus:

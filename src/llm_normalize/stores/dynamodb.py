@@ -55,11 +55,12 @@ from llm_normalize._dynamodb import (
     client_or_build,
     error_code,
     item_from_wire,
+    scan_count,
     scan_pages,
     translate_errors,
 )
 from llm_normalize.config import CONFIG_ID
-from llm_normalize.exceptions import ConfigurationError, StorageError
+from llm_normalize.exceptions import ConfigurationError, StorageError, StoreNotFoundError
 from llm_normalize.records import LEAD_ID, NORMALIZED_AT
 from llm_normalize.stores._dynamodb_writes import (
     batches_of,
@@ -133,8 +134,9 @@ class DynamoDBLeadStore:
         client: A ready ``dynamodb`` client, used as is (its own retry configuration
             included) and not closed by `close`. When `None`, one is built from a new boto3
             session with botocore's standard retry mode (``max_attempts: 5``).
-        region_name: The AWS region of the built client (default: boto3's own resolution,
-            e.g. ``AWS_REGION``). Not allowed with `client`.
+        region_name: The AWS region of the built client (default: boto3's own resolution:
+            ``AWS_DEFAULT_REGION``, then the profile's ``region``; boto3 does not read
+            ``AWS_REGION``). Not allowed with `client`.
         endpoint_url: A custom endpoint of the built client (DynamoDB Local, moto).
             Not allowed with `client`; ``AWS_ENDPOINT_URL_DYNAMODB`` also works.
         segments: How many parallel scan segments (threads) `iter_due`, `scan` and
@@ -262,6 +264,41 @@ class DynamoDBLeadStore:
         """The boto3 ``dynamodb`` client the store calls."""
         return self._client
 
+    def check_table(self) -> None:
+        """Raise `StoreNotFoundError` unless the leads table exists (one DescribeTable).
+
+        `open_store` calls it, so that a mistyped table name or region fails at once, naming
+        both. Credentials that may not call DescribeTable skip the check (the first Scan or
+        write then reports a missing table as a `StorageError`).
+
+        Raises:
+            StoreNotFoundError: The table does not exist in the client's region.
+            StorageError: DescribeTable failed for another reason (no credentials, no
+                connection, throttled after botocore's retries).
+        """
+        self._check_open()
+        from botocore.exceptions import ClientError
+
+        with translate_errors("DescribeTable", self._table):
+            try:
+                self._client.describe_table(TableName=self._table)
+            except ClientError as exc:
+                code = error_code(exc)
+                if code == "ResourceNotFoundException":
+                    raise StoreNotFoundError(
+                        f"DynamoDB table {self._table!r} does not exist in region "
+                        f"{self._client.meta.region_name!r}; check the table name and the "
+                        "region (dynamodb://TABLE?region=R, or boto3's own); open_store "
+                        "never creates tables: deploy the stack or use create_leads_table"
+                    ) from exc
+                if code != "AccessDeniedException":
+                    raise
+                logger.debug(
+                    "may not describe table %s (%s); its existence is not checked",
+                    self._table,
+                    code,
+                )
+
     def iter_due(
         self, *, now_ms: int, ttl_days: float, force: bool = False, limit: int | None = None
     ) -> Iterator[StoredLead]:
@@ -286,14 +323,7 @@ class DynamoDBLeadStore:
     ) -> Iterator[StoredLead]:
         if limit == 0:
             return
-        params: dict[str, Any] = {"TableName": self._table}
-        if not force:
-            params["FilterExpression"] = _DUE_FILTER
-            params["ExpressionAttributeValues"] = {
-                ":cutoff": {"N": str(ttl_cutoff_ms(now_ms, ttl_days))},
-                ":number": {"S": "N"},
-            }
-        pages = self._scan_pages(params)
+        pages = self._scan_pages(self._due_params(now_ms=now_ms, ttl_days=ttl_days, force=force))
         count = 0
         try:
             for page in pages:
@@ -313,6 +343,32 @@ class DynamoDBLeadStore:
                         return
         finally:
             pages.close()
+
+    def _due_params(self, *, now_ms: int, ttl_days: float, force: bool) -> dict[str, Any]:
+        """The Scan parameters that select the leads due (the seed's filter; none with `force`)."""
+        params: dict[str, Any] = {"TableName": self._table}
+        if not force:
+            params["FilterExpression"] = _DUE_FILTER
+            params["ExpressionAttributeValues"] = {
+                ":cutoff": {"N": str(ttl_cutoff_ms(now_ms, ttl_days))},
+                ":number": {"S": "N"},
+            }
+        return params
+
+    def count_due(self, *, now_ms: int, ttl_days: float, force: bool = False) -> int:
+        """How many leads are due for normalization: a Scan with ``Select="COUNT"``.
+
+        The same filter as `iter_due`, paginated, in `segments` parallel segments; no item
+        is transferred, but DynamoDB reads (and bills) the whole table as a Scan does.
+
+        Raises:
+            StorageError: When a Scan fails after botocore's retries (a missing table too).
+        """
+        self._check_open()
+        params = self._due_params(now_ms=now_ms, ttl_days=ttl_days, force=force)
+        if self._page_size is not None:
+            params["Limit"] = self._page_size
+        return scan_count(self._client, params, segments=self._segments)
 
     def save(self, lead: StoredLead, update: LeadUpdate) -> SaveStatus:
         """Write `update` beside the lead's originals, if it is unchanged since it was read.

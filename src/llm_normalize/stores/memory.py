@@ -116,6 +116,20 @@ class MemoryLeadStore:
             if limit is not None and yielded >= limit:
                 return
 
+    def count_due(self, *, now_ms: int, ttl_days: float, force: bool = False) -> int:
+        """How many leads are due for normalization, counted under the lock without copying.
+
+        Raises:
+            StorageError: The store is closed.
+        """
+        with self._lock:
+            self._check_open()
+            return sum(
+                1
+                for item in self._items.values()
+                if _is_due(item, now_ms=now_ms, ttl_days=ttl_days, force=force)
+            )
+
     def save(self, lead: StoredLead, update: LeadUpdate) -> SaveStatus:
         """Write `update.attributes_for(lead)` if the lead is unchanged since it was read.
 

@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from llm_normalize.config import CONFIG_ID
-from llm_normalize.exceptions import ConfigurationError, StorageError
+from llm_normalize.exceptions import ConfigurationError, StorageError, StoreNotFoundError
 from llm_normalize.stores._sqlite_rows import (
     Unreadable,
     clamp,
@@ -82,7 +82,7 @@ from llm_normalize.stores.base import (
     ttl_cutoff_ms,
 )
 
-__all__ = ["SQLiteLeadStore"]
+__all__ = ["SQLiteLeadStore", "describe_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,16 +99,21 @@ class SQLiteLeadStore:
     """A `LeadStore` in a local SQLite file: WAL mode, paged reads, atomic conditional saves.
 
     Args:
-        path: The database file; created with its parent directories if missing.
-            ``":memory:"`` gives a private in-memory database.
+        path: The database file; created with its parent directories if missing (unless
+            `create` is false). ``":memory:"`` gives a private in-memory database.
         table: The leads table's name (letters, digits and ``_``; not ``config``).
         config: If given, stored as the seed's `normalization-settings` item (replacing
             any stored one); if not, a config already in the file is kept.
         page_size: How many leads `iter_due`, `scan` and `rollback` read per query.
         timeout_s: How long to wait for another connection's write lock.
+        create: Whether a missing file (or a file without the leads table) is made into an
+            empty store. When false, the file must be a store already: a mistyped path is
+            an error instead of a new, empty database.
 
     Raises:
         ConfigurationError: A bad table name or page size, or a config that is not a mapping.
+        StoreNotFoundError: `create` is false and the file does not exist or has no leads
+            table (nothing is created or changed then).
         StorageError: The file cannot be opened or created, is not an SQLite database, or
             its leads table has other columns.
     """
@@ -121,6 +126,7 @@ class SQLiteLeadStore:
         config: Mapping[str, Any] | None = None,
         page_size: int = 500,
         timeout_s: float = 5.0,
+        create: bool = True,
     ) -> None:
         if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
             raise ConfigurationError(
@@ -138,7 +144,7 @@ class SQLiteLeadStore:
         self._lock = threading.RLock()
         self._unreadable: dict[str, None] = {}  # an ordered set of lead ids
         self._conn: sqlite3.Connection | None = None
-        self._conn = self._open(timeout_s)
+        self._conn = self._open(timeout_s, create=create)
         if initial_config is not None:
             self._write_config(initial_config)
 
@@ -173,22 +179,38 @@ class SQLiteLeadStore:
         with self._lock:
             return tuple(self._unreadable)
 
-    def _open(self, timeout_s: float) -> sqlite3.Connection:
+    def _open(self, timeout_s: float, *, create: bool) -> sqlite3.Connection:
+        target, uri = self._path, False
         if self._path not in (_MEMORY, ""):
-            try:
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageError(
-                    f"SQLite store {self._path!r}: cannot create its directory: {exc.strerror}"
-                ) from exc
-            self._create_private_file()
+            if create:
+                try:
+                    Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"SQLite store {self._path!r}: cannot create its directory: {exc.strerror}"
+                    ) from exc
+                self._create_private_file()
+            else:
+                if not os.path.exists(self._path):
+                    raise StoreNotFoundError(
+                        f"{describe_file(self._path)} does not exist; "
+                        "check the path, or pass create=True to start an empty store"
+                    )
+                # mode=rw never creates the file, even if it vanished since the check.
+                target, uri = f"{Path(os.path.abspath(self._path)).as_uri()}?mode=rw", True
         with self._errors("open"):
             # isolation_level=None: no implicit transactions; we BEGIN and COMMIT ourselves.
             conn = sqlite3.connect(
-                self._path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+                target,
+                timeout=timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri,
             )
         try:
             with self._errors("open"):
+                if uri:
+                    self._check_leads_table(conn)
                 conn.execute("PRAGMA journal_mode=WAL")
                 # Safe with WAL: a power cut may lose the last commits, never corrupt the file.
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -197,6 +219,18 @@ class SQLiteLeadStore:
             conn.close()
             raise
         return conn
+
+    def _check_leads_table(self, conn: sqlite3.Connection) -> None:
+        """Refuse a file without the leads table, before anything is written to it."""
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+            (self._table,),
+        ).fetchone()
+        if found is None:
+            raise StoreNotFoundError(
+                f"{describe_file(self._path)} has no leads table {self._table!r}, so it is not a "
+                "lead store; check the path, or pass create=True to add the table"
+            )
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
         table = self._quoted_table
@@ -305,6 +339,23 @@ class SQLiteLeadStore:
             StoredLead(lead_id=lead_id, item=item)
             for lead_id, item in self._pages("select due leads", condition, extra, limit)
         )
+
+    def count_due(self, *, now_ms: int, ttl_days: float, force: bool = False) -> int:
+        """How many leads are due for normalization: one ``COUNT(*)`` on the indexed column.
+
+        The same selection as `iter_due`, without reading a single item; a row `iter_due`
+        skips because it cannot be decoded is counted (it is still due).
+
+        Raises:
+            StorageError: The database failed or the store is closed.
+        """
+        sql = f"SELECT COUNT(*) FROM {self._quoted_table}"
+        parameters: tuple[Any, ...] = ()
+        if not force:
+            sql += " WHERE normalized_at IS NULL OR normalized_at < ?"
+            parameters = (clamp(ttl_cutoff_ms(now_ms, ttl_days)),)
+        [(count,)] = self._read("count due leads", sql, parameters)
+        return int(count)
 
     def _page_sql(self, condition: str = "") -> str:
         # Rows are read as bytes (CAST AS BLOB) and decoded here: sqlite3's own decoding
@@ -545,3 +596,10 @@ class SQLiteLeadStore:
                 f"SQLite store {self._path!r}: the item of {key!r} is {exc.problem}; "
                 "fix or delete that row"
             ) from None
+
+
+def describe_file(path: str) -> str:
+    """``SQLite file 'leads.db' (/abs/leads.db)``: a relative path is also shown resolved."""
+    absolute = os.path.abspath(path)
+    resolved = "" if absolute == path else f" ({absolute})"
+    return f"SQLite file {path!r}{resolved}"
