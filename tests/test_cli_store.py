@@ -358,6 +358,7 @@ class TestRollbackCache:
         status = main(
             [
                 "rollback",
+                "--create",
                 "--store",
                 url,
                 "--prompt-version",
@@ -401,6 +402,7 @@ class TestRollbackCache:
         status = main(
             [
                 "rollback",
+                "--create",
                 "--store",
                 url,
                 "--prompt-version",
@@ -418,7 +420,16 @@ class TestRollbackCache:
         """An unknown option after the cache table name is a usage error."""
         url = f"sqlite:///{tmp_path / 'leads.db'}"
         status = main(
-            ["rollback", "--store", url, "--prompt-version", "v1", "--cache-table", "t?regoin=x"]
+            [
+                "rollback",
+                "--create",
+                "--store",
+                url,
+                "--prompt-version",
+                "v1",
+                "--cache-table",
+                "t?regoin=x",
+            ]
         )
         assert status == 2
         assert "unknown --cache-table option(s) ['regoin']" in capsys.readouterr().err

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from llm_normalize.backends.base import Backend
 from llm_normalize.config import NormalizationConfig
@@ -33,20 +35,23 @@ class UsageError(Exception):
     """A problem with the command line or its files, reported as one line, exit 2."""
 
 
-def build_normalizer(
-    args: argparse.Namespace, **overrides: Any
-) -> tuple[NormalizationConfig, Normalizer]:
+def resolve_config(args: argparse.Namespace, **overrides: Any) -> NormalizationConfig:
+    """The settings of a command: the environment's, then the command line's on top."""
     if args.model_id:
         overrides["model_id"] = args.model_id
     if args.address_style:
         overrides["address_style"] = args.address_style
-    config = NormalizationConfig.resolve(**overrides)
+    return NormalizationConfig.resolve(**overrides)
+
+
+def build_normalizer(args: argparse.Namespace, config: NormalizationConfig) -> Normalizer:
+    """The normalizer of a command: the model options of `args` with `config`."""
     budget = None
     if args.max_tokens is not None or args.max_usd is not None:
         budget = Budget(max_tokens=args.max_tokens, max_usd=args.max_usd)
     if args.answer_mode == "json_schema" and args.backend != "openai":
         raise UsageError("--answer-mode json_schema needs --backend openai")
-    normalizer = Normalizer(
+    return Normalizer(
         build_backend(args, config),
         config=config,
         concurrency=args.concurrency,
@@ -56,7 +61,6 @@ def build_normalizer(
         # carrying the tool's answer.
         answer_mode="json" if args.answer_mode == "json" else None,
     )
-    return config, normalizer
 
 
 def build_backend(args: argparse.Namespace, config: NormalizationConfig) -> Backend | None:
@@ -84,6 +88,21 @@ def stored_address_style(args: argparse.Namespace, store: LeadStore) -> AddressS
     config = NormalizationConfig.resolve(**overrides)
     stored = store.load_config()
     return (config.with_stored(stored) if stored else config).address_style
+
+
+@contextmanager
+def progress_bar(err: TextIO, *, total: int | None, unit: str, off: bool) -> Iterator[Any]:
+    """A tqdm bar on `err` with a total and an ETA, or `None` when off or not a terminal."""
+    if off or not err.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit=unit, file=err, leave=False, dynamic_ncols=True)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def store_label(url: str) -> str:

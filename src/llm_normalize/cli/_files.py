@@ -1,204 +1,138 @@
-"""The file commands: ``normalize`` (file to file), ``import`` (file to store), ``export``."""
+"""The file commands: ``normalize`` (file to file) and ``export`` (store to file)."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from llm_normalize.cli._common import (
     EXIT_BAD_LINES,
     EXIT_OK,
-    MAX_LISTED_BAD_LINES,
     PROG,
     UsageError,
     build_normalizer,
+    progress_bar,
+    resolve_config,
     store_label,
 )
+from llm_normalize.cli._input import STDIN, InputFile
 from llm_normalize.io import (
-    BadLine,
     FileFormat,
-    Row,
     detect_format,
-    read_records,
     write_csv,
     write_items,
     write_jsonl,
 )
-from llm_normalize.records import NormalizedRecord
+from llm_normalize.profiles.colombia import colombian_leads
 from llm_normalize.report import RunReport
-from llm_normalize.stores import LEAD_ID, open_store
+from llm_normalize.stores import open_store
+
+__all__ = ["export", "normalize"]
 
 
 def normalize(args: argparse.Namespace, err: TextIO) -> int:
-    in_format = detect_format(args.input, args.format)
+    in_format = _input_format(args)
     output: str | None = args.output
-    if output is not None and output != "-":
-        if Path(output).exists() and Path(output).resolve() == Path(args.input).resolve():
-            raise UsageError("OUTPUT is the INPUT file; originals are never overwritten")
-        out_format = detect_format(output)
-    else:
-        out_format = in_format
-
-    overrides: dict[str, Any] = {}
-    if args.fields:
-        overrides["fields_to_normalize"] = args.fields
-    config, normalizer = build_normalizer(args, **overrides)
-
-    bad_lines: list[BadLine] = []
-    good_rows = _read_good_rows(args.input, in_format, bad_lines, err)
-
-    results: Iterator[NormalizedRecord]
-    if out_format == "jsonl":
-        results = write_jsonl(normalizer.iter_normalize(good_rows), output)
-    else:
-        # CSV needs its header first: hold the records to learn every column.
-        records = list(good_rows)
-        columns = list(dict.fromkeys(key for record in records for key in record))
-        fields = [name for name in config.fields_to_normalize if name in columns]
-        results = write_csv(
-            normalizer.iter_normalize(records), output, columns=columns, fields=fields
+    out_format = in_format if output in (None, STDIN) else detect_format(output)
+    if output not in (None, STDIN) and _same_file(output, args.input):
+        raise UsageError("OUTPUT is the INPUT file; originals are never overwritten")
+    config = resolve_config(args, **({"fields_to_normalize": args.fields} if args.fields else {}))
+    with InputFile(args, in_format, err) as source:
+        profile = colombian_leads(config.address_style)
+        mapping = source.field_columns(
+            profile, args, list(config.fields_to_normalize) if args.fields else None
         )
-    for _ in results:
-        pass
+        if mapping:
+            config = config.model_copy(update={"fields_to_normalize": list(mapping)})
+        normalizer = build_normalizer(args, config)
+        columns = {column: name for name, column in mapping.items()}
+        results = normalizer.iter_normalize(source.records, columns=columns)
+        if out_format == "jsonl":
+            written = write_jsonl(results, output)
+        else:
+            written = write_csv(
+                results,
+                output,
+                columns=_csv_columns(args, source),
+                fields=list(mapping),
+                dialect="excel" if args.excel else "standard",
+            )
+        with progress_bar(
+            err, total=source.estimated_total(), unit="record", off=args.quiet
+        ) as bar:
+            for _ in written:
+                if bar is not None:
+                    bar.update()
     report = normalizer.last_report
     assert report is not None  # set once the results are exhausted
-
     if args.report:
         Path(args.report).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
-        print(_describe(report, len(bad_lines), args.input, output), file=err)
-    return EXIT_BAD_LINES if bad_lines else EXIT_OK
+        print(_describe(report, source, output, mapping), file=err)
+    return EXIT_BAD_LINES if source.bad else EXIT_OK
 
 
-def _read_good_rows(
-    path: str, fmt: FileFormat, bad_lines: list[BadLine], err: TextIO
-) -> Iterator[dict[str, Any]]:
-    rows = read_records(path, fmt)  # checks the file now, before any output
-
-    def good_rows() -> Iterator[dict[str, Any]]:
-        for item in rows:
-            if isinstance(item, Row):
-                yield item.record
-            else:
-                bad_lines.append(item)
-                if len(bad_lines) <= MAX_LISTED_BAD_LINES:
-                    print(f"{PROG}: {path}: line {item.line}: {item.problem}", file=err)
-        if len(bad_lines) > MAX_LISTED_BAD_LINES:
-            print(
-                f"{PROG}: ... and {len(bad_lines) - MAX_LISTED_BAD_LINES} more malformed lines",
-                file=err,
-            )
-
-    return good_rows()
+def _same_file(output: str, source: str) -> bool:
+    if source == STDIN or not Path(output).exists():
+        return False
+    return Path(output).resolve() == Path(source).resolve()
 
 
-def import_file(args: argparse.Namespace, err: TextIO) -> int:
-    fmt = detect_format(args.input, args.format)
-    rows = read_records(args.input, fmt)  # checks the file now, before the store is opened
-    skipped: list[BadLine] = []
-    generated = 0
-
-    def skip(line: BadLine) -> None:
-        skipped.append(line)
-        if len(skipped) <= MAX_LISTED_BAD_LINES:
-            print(f"{PROG}: {args.input}: line {line.line}: {line.problem}", file=err)
-
-    def importable() -> Iterator[dict[str, Any]]:
-        nonlocal generated
-        for item in rows:
-            if isinstance(item, BadLine):
-                skip(item)
-                continue
-            record = item.record
-            problem, may_generate = _lead_id_problem(record)
-            if problem is None:
-                yield record
-            elif may_generate and args.generate_ids:
-                generated += 1
-                yield {
-                    LEAD_ID: str(uuid.uuid4()),
-                    **{k: v for k, v in record.items() if k != LEAD_ID},
-                }
-            else:
-                skip(BadLine(item.line, problem))
-        if len(skipped) > MAX_LISTED_BAD_LINES:
-            print(
-                f"{PROG}: ... and {len(skipped) - MAX_LISTED_BAD_LINES} more lines skipped",
-                file=err,
-            )
-
-    store = open_store(args.store)
-    try:
-        count = store.put(importable())
-    finally:
-        store.close()
-    print(
-        f"{PROG}: {count} leads imported into {store_label(args.store)} "
-        f"({generated} leadIds generated; {len(skipped)} lines skipped)",
-        file=err,
-    )
-    return EXIT_BAD_LINES if skipped else EXIT_OK
+def _input_format(args: argparse.Namespace) -> FileFormat:
+    if args.input == STDIN and args.format is None:
+        raise UsageError("reading standard input (-) needs --format jsonl or --format csv")
+    return detect_format(args.input, args.format)
 
 
-def _lead_id_problem(record: dict[str, Any]) -> tuple[str | None, bool]:
-    """What is wrong with a record's leadId (None: nothing), and whether --generate-ids may fix it.
-
-    A non-empty string is kept exactly as typed. The messages never quote a value.
-    """
-    lead_id = record.get(LEAD_ID)
-    if isinstance(lead_id, str):
-        if lead_id.strip():
-            return None, False
-        return (
-            f"{LEAD_ID} is blank; give the lead an id, or pass --generate-ids to generate one",
-            True,
+def _csv_columns(args: argparse.Namespace, source: InputFile) -> list[str]:
+    """The CSV output's original columns: the input's header, or every key of its JSON lines."""
+    if source.format == "jsonl" and args.input == STDIN:
+        raise UsageError(
+            "CSV output from JSON lines on standard input needs every column first: "
+            "write JSONL (-o out.jsonl), or give the input as a file"
         )
-    if lead_id is None:
-        return (
-            f"no {LEAD_ID}; give the lead an id, or pass --generate-ids to generate one",
-            True,
-        )
-    if isinstance(lead_id, int | float) and not isinstance(lead_id, bool):
-        # Stores key leads by text, and 5, 5.0 and "5" would all be one lead or none:
-        # the user says which text is meant.
-        return (
-            f'{LEAD_ID} is a number; lead ids are text: quote it ("{LEAD_ID}": "...") and '
-            "import the line again",
-            False,
-        )
-    kind = {bool: "a boolean", list: "an array", dict: "an object"}.get(
-        type(lead_id), type(lead_id).__name__
-    )
-    return f"{LEAD_ID} is {kind}; lead ids are non-empty text", False
+    return source.headers
 
 
 def export(args: argparse.Namespace, err: TextIO) -> int:
     output: str = args.output
-    fmt: FileFormat = "jsonl" if output == "-" else detect_format(output)
+    fmt: FileFormat = "jsonl" if output == STDIN else detect_format(output)
     store = open_store(args.store)
     try:
-        count = write_items(store.scan(), None if output == "-" else output, fmt)
+        count = write_items(
+            store.scan(),
+            None if output == STDIN else output,
+            fmt,
+            dialect="excel" if args.excel else "standard",
+        )
     finally:
         store.close()
-    target = "standard output" if output == "-" else output
+    target = "standard output" if output == STDIN else output
     print(f"{PROG}: {count} leads exported from {store_label(args.store)} to {target}", file=err)
     return EXIT_OK
 
 
-def _describe(report: RunReport, bad: int, source: str, output: str | None) -> str:
-    target = "standard output" if output in (None, "-") else os.fspath(output or "")
+def _describe(
+    report: RunReport, source: InputFile, output: str | None, mapping: dict[str, str]
+) -> str:
+    target = "standard output" if output in (None, STDIN) else os.fspath(output or "")
     review = ", ".join(
         f"{name} {count}" for name, count in sorted(report.not_confident_by_field.items())
     )
+    origin = "standard input" if source.path == STDIN else source.path
+    how = source.reading()
     parts = [
-        f"{PROG}: {report.records_in} records from {source} -> {target}",
+        f"{PROG}: {report.records_in} records from {origin}"
+        + (f" ({how})" if how else "")
+        + f" -> {target}",
         f"{report.fields_normalized} fields normalized, {report.fields_changed} changed",
         f"{report.not_confident} to review" + (f" ({review})" if review else ""),
     ]
+    renamed = [f"{column!r} as {name!r}" for name, column in mapping.items() if column != name]
+    if renamed:
+        parts.append("columns read " + ", ".join(renamed))
     if report.model_id is not None:
         cost = (
             "" if report.estimated_cost_usd is None else f", est. ${report.estimated_cost_usd:.4f}"
@@ -213,5 +147,5 @@ def _describe(report: RunReport, bad: int, source: str, output: str | None) -> s
         parts.append(f"model calls stopped early ({report.stopped_early})")
     if report.records_failed:
         parts.append(f"{report.records_failed} records failed")
-    parts.append(f"{bad} malformed lines skipped")
+    parts.append(f"{len(source.bad)} malformed lines skipped")
     return "; ".join(parts)

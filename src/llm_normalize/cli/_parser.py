@@ -58,8 +58,9 @@ def _add_normalize(commands: _Commands) -> None:
     normalize.add_argument(
         "--fields",
         metavar="A,B",
-        help="comma-separated fields to normalize (default: the seven seed fields)",
+        help="comma-separated fields to normalize (default: every seed field the input has)",
     )
+    _add_file_options(normalize, output=True)
     _add_address_style(normalize)
     _add_model_options(normalize)
     normalize.add_argument(
@@ -85,6 +86,7 @@ def _add_store_commands(commands: _Commands) -> None:
     importer.add_argument("input", metavar="FILE", help="a .jsonl or .csv file of leads")
     importer.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     importer.add_argument("--format", choices=("jsonl", "csv"), help="the input format")
+    _add_file_options(importer, output=False)
     importer.add_argument(
         "--generate-ids",
         action="store_true",
@@ -108,6 +110,10 @@ def _add_store_commands(commands: _Commands) -> None:
     runner.add_argument("--limit", type=int, help="at most this many leads")
     runner.add_argument("--json", action="store_true", help="print the report as JSON")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
+    runner.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no messages but errors"
+    )
+    _add_create(runner)
     _add_address_style(runner)
     _add_model_options(runner)
 
@@ -122,6 +128,7 @@ def _add_store_commands(commands: _Commands) -> None:
     )
     rollback.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     rollback.add_argument("--prompt-version", required=True, metavar="V")
+    _add_create(rollback)
     rollback.add_argument(
         "--cache-table",
         metavar="NAME",
@@ -145,6 +152,7 @@ def _add_report(commands: _Commands) -> None:
     )
     quality.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     quality.add_argument("-o", "--output", metavar="FILE", help="write the HTML report to FILE")
+    _add_create(quality)
     quality.add_argument("--json", action="store_true", help="print the report as JSON")
     quality.add_argument(
         "--check", action="store_true", help="exit 1 when the report finds an anomaly"
@@ -180,6 +188,54 @@ def _add_export(commands: _Commands) -> None:
     exporter.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
     )
+    exporter.add_argument(
+        "--excel",
+        action="store_true",
+        help="write CSV for Excel in Spanish-speaking locales: ';'-separated, UTF-8 with BOM",
+    )
+
+
+def _add_create(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--create",
+        action="store_true",
+        help="create the SQLite store if it does not exist (default: a missing store is an "
+        "error, so a mistyped path is caught)",
+    )
+
+
+def _add_file_options(parser: argparse.ArgumentParser, *, output: bool) -> None:
+    files = parser.add_argument_group("files")
+    files.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help=(
+            "read FIELD from COLUMN, e.g. --map 'Nivel de formación=nivelEducativo' "
+            "(repeatable); other columns are matched to fields by name and known aliases, "
+            "ignoring case, accents and spaces (Nombres, CIUDAD, Dirección de residencia, ...)"
+        ),
+    )
+    files.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="the CSV input's delimiter (default: Excel's sep= line, else detected: , ; tab |)",
+    )
+    files.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help=(
+            "the input's encoding, e.g. cp1252 (default: UTF-8, else detected from the file; "
+            "a line that cannot be decoded is reported and skipped)"
+        ),
+    )
+    if output:
+        files.add_argument(
+            "--excel",
+            action="store_true",
+            help="write CSV for Excel in Spanish-speaking locales: ';'-separated, UTF-8 with BOM",
+        )
 
 
 def _add_address_style(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from llm_normalize.cli._common import (
@@ -12,10 +12,13 @@ from llm_normalize.cli._common import (
     PROG,
     UsageError,
     build_normalizer,
+    progress_bar,
+    resolve_config,
     store_label,
     stored_address_style,
 )
 from llm_normalize.io import write_text
+from llm_normalize.job import due_leads
 from llm_normalize.profiles.colombia import default_registry_for
 from llm_normalize.stores import open_store
 
@@ -24,49 +27,48 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, err: TextIO) -> int:
-    _, normalizer = build_normalizer(args)
-    store = open_store(args.store)
-    progress = None if args.no_progress or not err.isatty() else _progress_bar(err)
+    normalizer = build_normalizer(args, resolve_config(args))
+    store = open_store(args.store, create=args.create)
     try:
-        report = normalizer.run(
-            store,
-            force=args.force_all,
-            limit=args.limit,
-            progress=progress.update if progress is not None else None,
-        )
+        due = due_leads(normalizer, store, force=args.force_all, limit=args.limit)
+        with progress_bar(
+            err, total=due.this_run, unit="lead", off=args.quiet or args.no_progress
+        ) as bar:
+            report = normalizer.run(
+                store,
+                force=args.force_all,
+                limit=args.limit,
+                now_ms=due.now_ms,
+                progress=bar.update if bar is not None else None,
+            )
+        # Counted without --force-all: what the next scheduled run still has to do.
+        left = store.count_due(now_ms=due.now_ms, ttl_days=due.ttl_days)
     finally:
-        if progress is not None:
-            progress.close()
         store.close()
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
         print(report.summary())
+    if not args.quiet:
+        more = "; run again (or pass --limit N) to normalize them" if left else ""
+        print(f"{PROG}: {left} leads still due in {store_label(args.store)}{more}", file=err)
     return EXIT_OK
 
 
-def _progress_bar(err: TextIO) -> Any:
-    try:
-        from tqdm import tqdm
-    except ImportError:  # the optional extra is not installed: no bar
-        return None
-    return tqdm(desc="leads", unit="lead", file=err, leave=False)
-
-
 def rollback(args: argparse.Namespace, err: TextIO) -> int:
-    if args.cache_table:
-        # The cache first: if the purge fails, the leads keep the version's values and the
-        # rollback can simply be run again; the other way round, the next run would bring
-        # the rolled-back answers straight back from the cache.
-        table, cache = _value_cache(args.cache_table, args.store)
-        purged = cache.purge(args.prompt_version)
-        print(
-            f"{PROG}: {purged} value cache entries of prompt version {args.prompt_version!r} "
-            f"purged from DynamoDB table {table!r}",
-            file=err,
-        )
-    store = open_store(args.store)
+    store = open_store(args.store, create=args.create)  # a mistyped store fails before the purge
     try:
+        if args.cache_table:
+            # The cache first: if the purge fails, the leads keep the version's values and the
+            # rollback can simply be run again; the other way round, the next run would bring
+            # the rolled-back answers straight back from the cache.
+            table, cache = _value_cache(args.cache_table, args.store)
+            purged = cache.purge(args.prompt_version)
+            print(
+                f"{PROG}: {purged} value cache entries of prompt version "
+                f"{args.prompt_version!r} purged from DynamoDB table {table!r}",
+                file=err,
+            )
         count = store.rollback(args.prompt_version)
     finally:
         store.close()
@@ -115,7 +117,7 @@ def report(args: argparse.Namespace, err: TextIO) -> int:
         previous = Path(args.previous).read_text(encoding="utf-8")
     elif history and Path(history).is_file():
         previous = Path(history).read_text(encoding="utf-8")
-    store = open_store(args.store)
+    store = open_store(args.store, create=args.create)
     try:
         report = quality_report(
             store,
