@@ -48,7 +48,9 @@ class InputFile:
         self.headers: list[str] = [
             key for key in (first.record if first else ()) if isinstance(key, str)
         ]
-        if first is not None and fmt == "jsonl" and self.path != STDIN:
+        if fmt == "csv" and self._reader.columns:
+            self.headers = [name for name in self._reader.columns if name]
+        elif first is not None and fmt == "jsonl" and self.path != STDIN:
             self.headers = self._every_key(args.encoding)
         self.rows: Iterator[Row] = rows if first is None else itertools.chain([first], rows)
 
@@ -106,8 +108,8 @@ class InputFile:
 
     def reading(self) -> str:
         """How the input was read, e.g. ``"cp1252, ';'-separated"`` (empty when plain UTF-8)."""
-        encoding = getattr(self._reader, "encoding", None)
-        delimiter = getattr(self._reader, "delimiter", None)
+        encoding = self._reader.encoding
+        delimiter = self._reader.delimiter
         parts = []
         if encoding and encoding.replace("-", "").replace("_", "").lower() not in ("utf8",):
             parts.append(str(encoding))
