@@ -257,3 +257,43 @@ class TestWrongType:
             normalize_dataframe({"ciudad": ["Calle 5 # 3-2"]}, progress=False)  # type: ignore[call-overload]
         assert "Calle" not in str(info.value)
         assert "builtins.dict" in str(info.value)
+
+
+class TestColumnsAsTheCommandLineMatchesThem:
+    """Headers are matched to fields as the command line matches a file's (issue 12)."""
+
+    def test_spanish_headers_and_aliases(self) -> None:
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame(
+            {
+                "Nombres": ["JUAN CARLOS"],
+                "Dirección de residencia": ["CRA 15 NO 100 25"],
+                "CIUDAD": ["bogota"],
+                "Nivel Educativo": ["bachiller academico"],
+            }
+        )
+        out = normalize_dataframe(frame, progress=False)
+        assert out["Nombres_normalized"].tolist() == ["Juan Carlos"]
+        assert out["Dirección de residencia_normalized"].tolist() == ["Cra. 15 # 100 - 25"]
+        assert out["CIUDAD_normalized"].tolist() == ["Bogotá D.C."]
+        assert out["Nivel Educativo_normalized"].tolist() == ["Bachiller"]
+
+    def test_explicit_columns_map(self) -> None:
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame({"Lugar": ["MEDELLIN"], "Otra": ["x"]})
+        out = normalize_dataframe(frame, progress=False, columns={"Lugar": "ciudad"})
+        assert out["Lugar_normalized"].tolist() == ["Medellín"]
+        assert "Otra_normalized" not in out.columns
+
+    def test_explicit_map_of_a_missing_column_is_an_error(self) -> None:
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame({"Nombres": ["ANA"]})
+        with pytest.raises(ConfigurationError, match="no column 'Lugar'"):
+            normalize_dataframe(frame, progress=False, columns={"Lugar": "ciudad"})
+
+    def test_polars_aliases(self) -> None:
+        pl = pytest.importorskip("polars")
+        frame = pl.DataFrame({"Municipio": ["cali"], "Apellido(s)": ["PEÑA MUÑOZ"]})
+        out = normalize_dataframe(frame, progress=False)
+        assert out["Municipio_normalized"].to_list() == ["Cali"]
+        assert out["Apellido(s)_normalized"].to_list() == ["Peña Muñoz"]

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast, overload
 
+from llm_normalize._names import field_key
 from llm_normalize.backends.base import Backend
+from llm_normalize.columns import NoFieldColumnsError, match_columns
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.display import (
     Html,
@@ -35,6 +38,7 @@ from llm_normalize.display import (
     report_html,
 )
 from llm_normalize.exceptions import ConfigurationError
+from llm_normalize.fields import Profile
 from llm_normalize.pipeline import Normalizer
 from llm_normalize.profiles.colombia import COLOMBIAN_LEADS
 from llm_normalize.records import FieldResult, NormalizedRecord
@@ -80,6 +84,7 @@ def normalize_dataframe(
     progress: bool | None = None,
     id_column: str | None = None,
     include_meta: bool = True,
+    columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame: ...
 
 
@@ -93,6 +98,7 @@ def normalize_dataframe(
     progress: bool | None = None,
     id_column: str | None = None,
     include_meta: bool = True,
+    columns: Mapping[str, str] | None = None,
 ) -> pl.DataFrame: ...
 
 
@@ -105,6 +111,7 @@ def normalize_dataframe(
     progress: bool | None = None,
     id_column: str | None = None,
     include_meta: bool = True,
+    columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame | pl.DataFrame:
     """Normalize the columns of a DataFrame; return a new DataFrame, the input untouched.
 
@@ -127,8 +134,11 @@ def normalize_dataframe(
 
     Args:
         df: The records, one per row: a pandas or polars DataFrame.
-        fields: The columns to normalize. Default: the normalizer's fields present in `df`,
-            or without a normalizer, the columns of `df` that the Colombian profile knows.
+        fields: The columns to normalize, each named as a field. Default: the columns of `df`
+            matched to the profile's fields (the normalizer's, else the Colombian one) by
+            name or alias, ignoring case, accents and spaces, as the command line matches a
+            file's headers (``Nombres``, ``CIUDAD``, ``Dirección de residencia``; see
+            `llm_normalize.columns`); with a normalizer, only its configured fields.
         backend: The model backend for a new `Normalizer` (`None`: the rules alone).
         normalizer: A normalizer of your own (then `backend` must be `None`); pass one to
             read its `last_report` afterwards.
@@ -137,6 +147,9 @@ def normalize_dataframe(
         id_column: The column identifying a row (default: the config's `id_field`,
             ``leadId``); record ids come from it.
         include_meta: Add the `_source` and `_flags` columns.
+        columns: ``{column: field}`` for columns the matching does not find, e.g.
+            ``{"Lugar": "ciudad"}`` (the command line's ``--map``). The added columns are
+            named after the column: ``Lugar_normalized``.
 
     Raises:
         ConfigurationError: `df` is not a pandas or polars DataFrame, pandas is not installed
@@ -154,34 +167,80 @@ def normalize_dataframe(
         >>> list(out.columns)[:3]
         ['ciudad', 'ciudad_normalized', 'ciudad_source']
     """
+    choice = _Choice(fields, backend, normalizer, id_column, columns, include_meta, progress)
     if _is_polars(df):
-        polars_frame = _polars_frame(df)
-        normalizer, names = _resolve(polars_frame.columns, fields, backend, normalizer, id_column)
-        added = _normalized_columns(
-            lambda wanted: _polars_rows(polars_frame, wanted),
-            polars_frame.columns,
-            polars_frame.height,
-            normalizer,
-            names,
-            include_meta,
-            progress,
-        )
-        return _joined_polars(polars_frame, names, added)
-
+        return _normalize_polars(_polars_frame(df), choice)
     pandas = _import_pandas()
-    frame = _pandas_frame(pandas, df)
-    columns = [c for c in frame.columns if isinstance(c, str)]
-    normalizer, names = _resolve(columns, fields, backend, normalizer, id_column)
+    return _normalize_pandas(pandas, _pandas_frame(pandas, df), choice)
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """What `normalize_dataframe` was asked to do, for either library."""
+
+    fields: Sequence[str] | str | None
+    backend: Backend | None
+    normalizer: Normalizer | None
+    id_column: str | None
+    columns: Mapping[str, str] | None
+    include_meta: bool
+    progress: bool | None
+
+    def resolve(self, headers: Sequence[str]) -> tuple[Normalizer, dict[str, str]]:
+        return _resolve(
+            headers, self.fields, self.backend, self.normalizer, self.id_column, self.columns
+        )
+
+
+def _normalize_polars(frame: pl.DataFrame, choice: _Choice) -> pl.DataFrame:
+    normalizer, names = choice.resolve(frame.columns)
+    added = _normalized_columns(
+        lambda wanted: _polars_rows(frame, wanted),
+        frame.columns,
+        frame.height,
+        normalizer,
+        names,
+        choice.include_meta,
+        choice.progress,
+    )
+    return _joined_polars(frame, list(names), added)
+
+
+def _normalize_pandas(pandas: Any, frame: pd.DataFrame, choice: _Choice) -> pd.DataFrame:
+    headers = [c for c in frame.columns if isinstance(c, str)]
+    normalizer, names = choice.resolve(headers)
     added = _normalized_columns(
         lambda wanted: _iter_rows(frame, wanted),
-        columns,
+        headers,
         len(frame),
         normalizer,
         names,
-        include_meta,
-        progress,
+        choice.include_meta,
+        choice.progress,
     )
-    return _joined(pandas, frame, names, added)
+    return _joined(pandas, frame, list(names), added)
+
+
+def _diff_record(
+    record_id: str, cells: Mapping[Any, Any], names: Sequence[str]
+) -> NormalizedRecord:
+    """A row of a `normalize_dataframe` result as the record it came from, for display."""
+    original: dict[str, Any] = {}
+    results: dict[str, FieldResult] = {}
+    for name in names:
+        before = cells.get(name)
+        original[name] = None if _missing(before) else before
+        after = cells.get(name + NORMALIZED_SUFFIX)
+        source = cells.get(name + SOURCE_SUFFIX)
+        raw_flags = cells.get(name + FLAGS_SUFFIX)
+        flags = tuple(raw_flags.split(",")) if isinstance(raw_flags, str) and raw_flags else ()
+        results[name] = FieldResult(
+            None if _missing(after) else str(after),
+            source=source if source in ("rules", "llm", "cache") else "rules",
+            confident="not_confident" not in flags,
+            flags=flags,
+        )
+    return NormalizedRecord(id=record_id, original=original, fields=results)
 
 
 def _is_polars(df: object) -> bool:
@@ -227,22 +286,23 @@ def _normalized_columns(
     columns: Sequence[str],
     total: int,
     normalizer: Normalizer,
-    names: Sequence[str],
+    names: Mapping[str, str],
     include_meta: bool,
     progress: bool | None,
 ) -> _Added:
     """Normalize the `rows` of a frame; the new columns, by name, each field's side by side."""
     id_field = normalizer.config.id_field
-    wanted = [*names, id_field] if id_field in columns and id_field not in names else names
+    wanted = [*names, id_field] if id_field in columns and id_field not in names else [*names]
     values: _Added = {name: [] for name in names}
     sources: _Added = {name: [] for name in names}
     flags: _Added = {name: [] for name in names}
     bar = _progress_bar(total, progress)
     try:
         done = 0
-        for record in normalizer.iter_normalize(rows(wanted)):
-            for name in names:
-                result = record.fields.get(name)
+        renamed = {column: name for column, name in names.items() if column != name}
+        for record in normalizer.iter_normalize(rows(wanted), columns=renamed):
+            for name, field_name in names.items():
+                result = record.fields.get(field_name)
                 values[name].append(None if result is None else result.value)
                 if include_meta:
                     sources[name].append(None if result is None else result.source)
@@ -315,8 +375,9 @@ def _resolve(
     backend: Backend | None,
     normalizer: Normalizer | None,
     id_column: str | None,
-) -> tuple[Normalizer, list[str]]:
-    """The normalizer to use and the columns it normalizes, of the frame's text `columns`."""
+    mapping: Mapping[str, str] | None,
+) -> tuple[Normalizer, dict[str, str]]:
+    """The normalizer to use and ``{column: field}`` of the frame's text `columns` it normalizes."""
     chosen = [fields] if isinstance(fields, str) else None if fields is None else list(fields)
     if chosen is not None:
         if not chosen:
@@ -326,7 +387,6 @@ def _resolve(
             raise ConfigurationError(f"not columns of the DataFrame: {', '.join(missing)}")
     if id_column is not None and id_column not in columns:
         raise ConfigurationError(f"id_column {id_column!r} is not a column of the DataFrame")
-
     if normalizer is not None:
         if backend is not None:
             raise ConfigurationError("pass either backend or normalizer, not both")
@@ -337,24 +397,44 @@ def _resolve(
             )
         configured = normalizer.config.fields_to_normalize
         if chosen is None:
-            chosen = [name for name in configured if name in columns]
-        outside = [name for name in chosen if name not in configured]
+            keys = {field_key(name) for name in configured}
+            found = _matched(columns, normalizer.profile, mapping)
+            names = {c: f for c, f in found.items() if field_key(f) in keys}
+        else:
+            names = {name: name for name in chosen}
+        outside = [name for name in names.values() if name not in configured]
         if outside:
             raise ConfigurationError(f"the normalizer is not configured for: {', '.join(outside)}")
     else:
-        if chosen is None:
-            chosen = [c for c in columns if c in COLOMBIAN_LEADS]
-        if chosen:
-            settings: dict[str, Any] = {"fields_to_normalize": tuple(chosen)}
+        names = (
+            _matched(columns, COLOMBIAN_LEADS, mapping)
+            if chosen is None
+            else {name: name for name in chosen}
+        )
+        if names:
+            settings: dict[str, Any] = {"fields_to_normalize": tuple(dict.fromkeys(names.values()))}
             if id_column is not None:
                 settings["id_field"] = id_column
             normalizer = Normalizer(backend, NormalizationConfig(**settings))
-    if not chosen or normalizer is None:
+    if not names or normalizer is None:
         raise ConfigurationError(
             "no column to normalize: none of the DataFrame's columns is a known field "
-            f"({', '.join(COLOMBIAN_LEADS.names)}); pass fields=[...]"
+            f"({', '.join(COLOMBIAN_LEADS.names)}); pass fields=[...] or columns={{...}}"
         )
-    return normalizer, chosen
+    return normalizer, names
+
+
+def _matched(
+    columns: Sequence[str], profile: Profile, mapping: Mapping[str, str] | None
+) -> dict[str, str]:
+    """``{column: field}`` of the columns matched to the profile's fields (none: empty)."""
+    try:
+        found = match_columns(columns, profile, explicit=mapping)
+    except NoFieldColumnsError:
+        if mapping:
+            raise
+        return {}
+    return {column: name for name, column in found.items()}
 
 
 def _missing(value: Any) -> bool:
@@ -454,24 +534,7 @@ def frame_diff_html(
     def records() -> Iterator[NormalizedRecord]:
         for index, row in zip(labels, tuples, strict=False):
             cells = dict(zip(columns, row, strict=True))
-            original: dict[str, Any] = {}
-            results: dict[str, FieldResult] = {}
-            for name in names:
-                before = cells.get(name)
-                original[name] = None if _missing(before) else before
-                after = cells.get(name + NORMALIZED_SUFFIX)
-                source = cells.get(name + SOURCE_SUFFIX)
-                raw_flags = cells.get(name + FLAGS_SUFFIX)
-                flags = (
-                    tuple(raw_flags.split(",")) if isinstance(raw_flags, str) and raw_flags else ()
-                )
-                results[name] = FieldResult(
-                    None if _missing(after) else str(after),
-                    source=source if source in ("rules", "llm", "cache") else "rules",
-                    confident="not_confident" not in flags,
-                    flags=flags,
-                )
-            yield NormalizedRecord(id=str(index), original=original, fields=results)
+            yield _diff_record(str(index), cells, names)
 
     rows: Iterable[NormalizedRecord] = records()
     if changed_only:

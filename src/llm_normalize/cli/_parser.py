@@ -96,6 +96,11 @@ def _add_store_commands(commands: _Commands) -> None:
         ),
     )
 
+    _add_run(commands)
+    _add_rollback(commands)
+
+
+def _add_run(commands: _Commands) -> None:
     runner = commands.add_parser(
         "run",
         help="run the scheduled job on a store: normalize the leads that are due",
@@ -117,6 +122,8 @@ def _add_store_commands(commands: _Commands) -> None:
     _add_address_style(runner)
     _add_model_options(runner)
 
+
+def _add_rollback(commands: _Commands) -> None:
     rollback = commands.add_parser(
         "rollback",
         help="remove what one prompt version wrote, so the next run redoes those leads",

@@ -79,50 +79,9 @@ def open_store(url: str, *, create: bool = False) -> LeadStore:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
-        # sqlite:///relative.db -> "relative.db"; sqlite:////abs.db -> "/abs.db"
-        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
-        if parts.netloc or not path:
-            raise ConfigurationError(
-                "a SQLite store URL is sqlite:///relative/path.db or sqlite:////absolute/path.db"
-            )
-        from llm_normalize.stores.sqlite import SQLiteLeadStore, describe_file
-
-        if not create and path != ":memory:" and not os.path.exists(path):
-            # Checked here too, to give the command's advice; the store checks it again.
-            raise StoreNotFoundError(
-                f"{describe_file(path)} does not exist; check the path, run "
-                f"`llm-normalize import FILE --store {url}` first, or pass --create"
-            )
-        return SQLiteLeadStore(path, create=create)
+        return _open_sqlite(url, parts.netloc, parts.path, create)
     if scheme == "dynamodb":
-        table = unquote(parts.netloc)
-        if not table:
-            raise ConfigurationError("a DynamoDB store URL is dynamodb://TABLE[?config_table=...]")
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        unknown = set(options) - _DYNAMODB_OPTIONS
-        if unknown:
-            raise ConfigurationError(
-                f"unknown DynamoDB store option(s) {sorted(unknown)}; known: {sorted(_DYNAMODB_OPTIONS)}"
-            )
-        try:
-            segments = int(options.get("segments", "1"))
-        except ValueError:
-            raise ConfigurationError("segments must be a whole number") from None
-        from llm_normalize.stores.dynamodb import DynamoDBLeadStore
-
-        store = DynamoDBLeadStore(
-            table,
-            config_table=options.get("config_table"),
-            region_name=options.get("region"),
-            endpoint_url=options.get("endpoint_url"),
-            segments=segments,
-        )
-        try:
-            store.check_table()
-        except BaseException:
-            store.close()
-            raise
-        return store
+        return _open_dynamodb(unquote(parts.netloc), parts.query)
     if scheme == "memory":
         from llm_normalize.stores.memory import MemoryLeadStore
 
@@ -130,6 +89,54 @@ def open_store(url: str, *, create: bool = False) -> LeadStore:
     raise ConfigurationError(
         f"unknown store URL scheme {parts.scheme!r}; use sqlite:///path.db, dynamodb://TABLE or memory://"
     )
+
+
+def _open_sqlite(url: str, netloc: str, url_path: str, create: bool) -> LeadStore:
+    # sqlite:///relative.db -> "relative.db"; sqlite:////abs.db -> "/abs.db"
+    path = unquote(url_path[1:] if url_path.startswith("/") else url_path)
+    if netloc or not path:
+        raise ConfigurationError(
+            "a SQLite store URL is sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    from llm_normalize.stores.sqlite import SQLiteLeadStore, describe_file
+
+    if not create and path != ":memory:" and not os.path.exists(path):
+        # Checked here too, to give the command's advice; the store checks it again.
+        raise StoreNotFoundError(
+            f"{describe_file(path)} does not exist; check the path, run "
+            f"`llm-normalize import FILE --store {url}` first, or pass --create"
+        )
+    return SQLiteLeadStore(path, create=create)
+
+
+def _open_dynamodb(table: str, query: str) -> LeadStore:
+    if not table:
+        raise ConfigurationError("a DynamoDB store URL is dynamodb://TABLE[?config_table=...]")
+    options = {key: values[-1] for key, values in parse_qs(query).items()}
+    unknown = set(options) - _DYNAMODB_OPTIONS
+    if unknown:
+        raise ConfigurationError(
+            f"unknown DynamoDB store option(s) {sorted(unknown)}; known: {sorted(_DYNAMODB_OPTIONS)}"
+        )
+    try:
+        segments = int(options.get("segments", "1"))
+    except ValueError:
+        raise ConfigurationError("segments must be a whole number") from None
+    from llm_normalize.stores.dynamodb import DynamoDBLeadStore
+
+    store = DynamoDBLeadStore(
+        table,
+        config_table=options.get("config_table"),
+        region_name=options.get("region"),
+        endpoint_url=options.get("endpoint_url"),
+        segments=segments,
+    )
+    try:
+        store.check_table()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def __getattr__(name: str) -> object:
