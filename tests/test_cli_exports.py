@@ -90,6 +90,29 @@ def normalize(
     return done, figures, output
 
 
+def on_a_terminal(*args: str | Path) -> bytes:
+    """Run the command with standard error on a terminal 100 columns wide; what it showed."""
+    primary, secondary = pty.openpty()
+    # A pty starts with no width, and tqdm draws nothing in no width.
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(
+        [SCRIPT, *map(str, args)], stdout=subprocess.DEVNULL, stderr=secondary
+    )
+    os.close(secondary)
+    seen = b""
+    while select.select([primary], [], [], 60)[0]:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert process.wait(timeout=60) == 0, seen
+    return seen
+
+
 def read_csv(path: Path, *, delimiter: str = ",") -> list[dict[str, str]]:
     csv.field_size_limit(1 << 24)  # the 200 KB cell
     with path.open(encoding="utf-8-sig", newline="") as stream:
@@ -266,32 +289,16 @@ class TestPipes:
 class TestProgress:
     def test_progress_bar_with_a_total_on_a_terminal(self, tmp_path: Path) -> None:
         """On a terminal, normalize shows N/total and a percentage; none in a pipe."""
-        out = tmp_path / "out.jsonl"
-        primary, secondary = pty.openpty()
-        # A terminal 100 columns wide (a pty starts with none: tqdm would draw nothing).
-        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-        process = subprocess.Popen(
-            [SCRIPT, "normalize", str(SAMPLE), "-o", str(out)],
-            stdout=subprocess.DEVNULL,
-            stderr=secondary,
-        )
-        os.close(secondary)
-        seen = b""
-        while True:
-            ready, _, _ = select.select([primary], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            seen += chunk
-        os.close(primary)
-        assert process.wait(timeout=60) == 0
+        seen = on_a_terminal("normalize", SAMPLE, "-o", tmp_path / "out.jsonl")
         assert b"/2000" in seen
         assert b"%" in seen
+
+    def test_import_and_export_show_their_totals(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'leads.db'}"
+        assert b"/2000" in on_a_terminal("import", SAMPLE, "--store", url)
+        assert b"/2000" in on_a_terminal("export", "--store", url, "-o", tmp_path / "x.csv")
+        quiet = on_a_terminal("export", "--store", url, "-o", tmp_path / "y.csv", "-q")
+        assert quiet == b""
 
     def test_no_progress_bar_in_a_pipe(self, tmp_path: Path) -> None:
         done = run("normalize", SAMPLE, "-o", tmp_path / "out.jsonl")

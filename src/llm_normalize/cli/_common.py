@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 
 from llm_normalize.backends.base import Backend
 from llm_normalize.config import NormalizationConfig
@@ -29,6 +29,8 @@ EXIT_MODEL_FAILED: Final = 3
 
 # Past this many, malformed lines are counted but no longer listed one by one.
 MAX_LISTED_BAD_LINES: Final = 20
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -103,6 +105,14 @@ def progress_bar(err: TextIO, *, total: int | None, unit: str, off: bool) -> Ite
         yield bar
     finally:
         bar.close()
+
+
+def counted(items: Iterable[T], bar: Any) -> Iterator[T]:
+    """`items`, each counted on the progress `bar` (if any) as it passes."""
+    for item in items:
+        yield item
+        if bar is not None:
+            bar.update()
 
 
 def store_label(url: str) -> str:

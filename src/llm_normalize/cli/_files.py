@@ -13,6 +13,7 @@ from llm_normalize.cli._common import (
     PROG,
     UsageError,
     build_normalizer,
+    counted,
     progress_bar,
     resolve_config,
     store_label,
@@ -101,16 +102,23 @@ def export(args: argparse.Namespace, err: TextIO) -> int:
     fmt: FileFormat = "jsonl" if output == STDIN else detect_format(output)
     store = open_store(args.store)
     try:
-        count = write_items(
-            store.scan(),
-            None if output == STDIN else output,
-            fmt,
-            dialect="excel" if args.excel else "standard",
-        )
+        # Every lead: all of them are "due" when forced, counted without reading them.
+        total = store.count_due(now_ms=0, ttl_days=0, force=True)
+        with progress_bar(err, total=total, unit="lead", off=args.quiet) as bar:
+            count = write_items(
+                counted(store.scan(), bar),
+                None if output == STDIN else output,
+                fmt,
+                dialect="excel" if args.excel else "standard",
+            )
     finally:
         store.close()
-    target = "standard output" if output == STDIN else output
-    print(f"{PROG}: {count} leads exported from {store_label(args.store)} to {target}", file=err)
+    if not args.quiet:
+        target = "standard output" if output == STDIN else output
+        print(
+            f"{PROG}: {count} leads exported from {store_label(args.store)} to {target}",
+            file=err,
+        )
     return EXIT_OK
 
 

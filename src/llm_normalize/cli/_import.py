@@ -12,6 +12,8 @@ from llm_normalize.cli._common import (
     EXIT_OK,
     MAX_LISTED_BAD_LINES,
     PROG,
+    counted,
+    progress_bar,
     store_label,
 )
 from llm_normalize.cli._input import InputFile
@@ -47,17 +49,21 @@ def import_file(args: argparse.Namespace, err: TextIO) -> int:
 
         store = open_store(args.store, create=True)
         try:
-            count = store.put(importable())
+            with progress_bar(
+                err, total=source.estimated_total(), unit="lead", off=args.quiet
+            ) as bar:
+                count = store.put(counted(importable(), bar))
         finally:
             store.close()
     skipped.finish()
     bad = len(source.bad) + skipped.count
     renamed = "".join(f"; {column!r} stored as {name!r}" for column, name in renames.items())
-    print(
-        f"{PROG}: {count} leads imported into {store_label(args.store)} "
-        f"({generated} leadIds generated; {bad} lines skipped{renamed})",
-        file=err,
-    )
+    if not args.quiet:
+        print(
+            f"{PROG}: {count} leads imported into {store_label(args.store)} "
+            f"({generated} leadIds generated; {bad} lines skipped{renamed})",
+            file=err,
+        )
     return EXIT_BAD_LINES if bad else EXIT_OK
 
 

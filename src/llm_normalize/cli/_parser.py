@@ -88,6 +88,9 @@ def _add_store_commands(commands: _Commands) -> None:
     importer.add_argument("--format", choices=("jsonl", "csv"), help="the input format")
     _add_file_options(importer, output=False)
     importer.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no messages but errors"
+    )
+    importer.add_argument(
         "--generate-ids",
         action="store_true",
         help=(
@@ -194,6 +197,9 @@ def _add_export(commands: _Commands) -> None:
     exporter.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     exporter.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="a .jsonl or .csv file, or - (JSONL)"
+    )
+    exporter.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no messages but errors"
     )
     exporter.add_argument(
         "--excel",
