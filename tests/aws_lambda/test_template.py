@@ -567,3 +567,128 @@ class TestOpenAIBackend:
             [str(CFN_LINT), str(copy)], capture_output=True, text=True, timeout=300, check=False
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the value cache table ----------------------------------------------------------------------
+
+
+def _cache_parameters(create: str) -> dict[str, str]:
+    return {"CreateValueCache": create, "ValueCacheTTLDays": "30", "AWS::NoValue": NO_VALUE}
+
+
+def _cache_statement(template: dict[str, Any], create: str) -> Any:
+    [wrapped] = [
+        statement
+        for statement in _statements(template)
+        if "ValueCacheTable" in json.dumps(statement)
+    ]
+    return _evaluate(template, wrapped, _cache_parameters(create))
+
+
+class TestValueCache:
+    def test_parameters(self, template: dict[str, Any]) -> None:
+        """The cache is created by default; its entries live a configurable number of days."""
+        parameters = template["Parameters"]
+        assert parameters["CreateValueCache"]["Default"] == "true"
+        assert parameters["CreateValueCache"]["AllowedValues"] == ["true", "false"]
+        ttl = parameters["ValueCacheTTLDays"]
+        assert (ttl["Type"], ttl["Default"], ttl["MinValue"]) == ("Number", 30, 1)
+        assert template["Conditions"]["UseValueCache"] == {
+            "Fn::Equals": [{"Ref": "CreateValueCache"}, "true"]
+        }
+
+    def test_table(self, template: dict[str, Any]) -> None:
+        """On demand, encrypted, keyed and expiring as DynamoDBValueCache writes its items."""
+        from llm_normalize.caches import dynamodb
+
+        table = template["Resources"]["ValueCacheTable"]
+        assert table["Type"] == "AWS::DynamoDB::Table"
+        assert table["Condition"] == "UseValueCache"
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Delete"
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["KeySchema"] == [
+            {"AttributeName": dynamodb._CACHE_KEY, "KeyType": "HASH"}
+        ]
+        assert properties["AttributeDefinitions"] == [
+            {"AttributeName": dynamodb._CACHE_KEY, "AttributeType": "S"}
+        ]
+        assert properties["TimeToLiveSpecification"] == {
+            "AttributeName": dynamodb._CACHE_EXPIRES,
+            "Enabled": True,
+        }
+        assert properties["SSESpecification"] == {"SSEEnabled": True}
+
+    def test_role_limited_to_the_table(self, template: dict[str, Any]) -> None:
+        """Reads and writes of items on that table only, and only when it exists; no Scan."""
+        assert _cache_statement(template, "true") == {
+            "Sid": "ValueCacheTable",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+            ],
+            "Resource": {"Fn::GetAtt": ["ValueCacheTable", "Arn"]},
+        }
+        assert _cache_statement(template, "false") == NO_VALUE
+
+    def test_function_variables(self, template: dict[str, Any]) -> None:
+        """VALUE_CACHE_TABLE only when the table exists; VALUE_CACHE_TTL_DAYS from the parameter."""
+        variables = template["Resources"]["NormalizeLeadsFunction"]["Properties"]["Environment"][
+            "Variables"
+        ]
+        table = variables["VALUE_CACHE_TABLE"]
+        # The table's name stands in for its Ref, as a parameter's value does.
+        created = {**_cache_parameters("true"), "ValueCacheTable": "stack-value-cache"}
+        assert _evaluate(template, table, created) == "stack-value-cache"
+        assert _evaluate(template, table, _cache_parameters("false")) == NO_VALUE
+        assert variables["VALUE_CACHE_TTL_DAYS"] == {"Ref": "ValueCacheTTLDays"}
+        output = template["Outputs"]["ValueCacheTableName"]
+        assert output == {
+            "Condition": "UseValueCache",
+            "Description": output["Description"],
+            "Value": {"Ref": "ValueCacheTable"},
+        }
+
+    def test_the_cache_calls_only_what_the_role_allows(self, template: dict[str, Any]) -> None:
+        """Every operation the function's cache sends (get, set and their batches) is granted."""
+        from dynamo_server import dynamodb_endpoint, make_client, unique_table_name
+        from llm_normalize.caches import TieredCache, cache_key
+        from llm_normalize.caches.dynamodb import DynamoDBValueCache, create_cache_table
+
+        client = make_client(dynamodb_endpoint())
+        name = unique_table_name("cache")
+        create_cache_table(client, name)
+        sent: set[str] = set()
+        client.meta.events.register(
+            "before-call.dynamodb", lambda model, **_: sent.add(f"dynamodb:{model.name}")
+        )
+        cache = TieredCache(DynamoDBValueCache(name, client=client))
+        keys = [cache_key("ciudad", f"pueblo {n}", "v1@m") for n in range(3)]
+        cache.set(keys[0], "A")
+        cache.set_many({keys[1]: "B"})
+        cache.front.purge("v1")  # type: ignore[attr-defined]
+        assert cache.get(keys[0]) == "A"
+        assert cache.get_many(keys) == {keys[0]: "A", keys[1]: "B"}
+        client.close()
+        assert sent
+        assert sent <= set(_cache_statement(template, "true")["Action"])
+
+    @pytest.mark.skipif(not CFN_LINT.exists(), reason="run deploy/lint.sh once to install cfn-lint")
+    def test_lints_clean_without_the_cache(self, tmp_path: Path) -> None:
+        """cfn-lint (SAM transform included) accepts the template with CreateValueCache false."""
+        import subprocess
+
+        original = '  CreateValueCache:\n    Type: String\n    Default: "true"\n'
+        text = TEMPLATE.read_text(encoding="utf-8")
+        assert text.count(original) == 1
+        copy = tmp_path / "template.yaml"
+        copy.write_text(
+            text.replace(original, original.replace('"true"', '"false"')), encoding="utf-8"
+        )
+        result = subprocess.run(
+            [str(CFN_LINT), str(copy)], capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -7,6 +7,11 @@ The AWS clients (DynamoDB, Bedrock, Secrets Manager for an OpenAI-compatible ser
 key) come from one boto3 session, imported only when a client is built; the backend comes
 from ``NORMALIZATION_BACKEND`` (`llm_normalize.aws_lambda._backend_env`).
 
+With ``VALUE_CACHE_TABLE`` set (and a model), the normalizer's value cache is that
+`DynamoDBValueCache` table behind an in-memory LRU (`TieredCache`), so containers share
+the model's answers; entries live ``VALUE_CACHE_TTL_DAYS`` days (default 30). Unset, the
+cache is the container's own LRU.
+
 An invocation never changes the runtime: its deadline lives in its own
 `llm_normalize.aws_lambda.invocation.Invocation`.
 """
@@ -22,12 +27,14 @@ from typing import TYPE_CHECKING, Final
 from llm_normalize._aws import no_region_message
 from llm_normalize.aws_lambda._backend_env import backend_from_env
 from llm_normalize.aws_lambda.telemetry import Telemetry, TelemetryMode, make_telemetry
+from llm_normalize.caches import TieredCache
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.pipeline import Normalizer
 
 if TYPE_CHECKING:
     from boto3.session import Session
+    from mypy_boto3_dynamodb import DynamoDBClient
 
     from llm_normalize.backends.base import Backend
     from llm_normalize.stores.base import LeadStore
@@ -36,6 +43,7 @@ __all__ = [
     "DEFAULT_ADMIN_GROUP",
     "DEFAULT_API_DEADLINE_MS",
     "DEFAULT_STOP_BEFORE_TIMEOUT_MS",
+    "DEFAULT_VALUE_CACHE_TTL_DAYS",
     "Runtime",
     "configure",
     "first_invocation",
@@ -53,6 +61,9 @@ DEFAULT_STOP_BEFORE_TIMEOUT_MS: Final = 30_000
 
 DEFAULT_API_DEADLINE_MS: Final = 20_000
 """No model call starts this long after an API request arrived, when ``API_DEADLINE_MS`` is unset."""
+
+DEFAULT_VALUE_CACHE_TTL_DAYS: Final = 30.0
+"""How long a value cache entry lives, when ``VALUE_CACHE_TTL_DAYS`` is unset."""
 
 
 class Runtime:
@@ -236,7 +247,10 @@ def _build_runtime(
         config = NormalizationConfig.resolve()
         if backend is None:
             backend = backend_from_env(config, region, sessions)
-        normalizer = Normalizer(backend, config=config, answer_mode=_answer_mode_from_env())
+        cache = _cache_from_env(region, sessions) if backend is not None else None
+        normalizer = Normalizer(
+            backend, config=config, cache=cache, answer_mode=_answer_mode_from_env()
+        )
     if store is None:
         store = _store_from_env(region, sessions)
     return Runtime(
@@ -280,17 +294,58 @@ class _Sessions:
 
 def _store_from_env(region: str | None, sessions: _Sessions) -> LeadStore:
     """`DynamoDBLeadStore.from_env`, on a client configured as the store's own would be."""
+    from llm_normalize.stores.dynamodb import DynamoDBLeadStore
+
+    client = _dynamodb_client(region, sessions, max_attempts=5, timeouts_s=None)
+    store = DynamoDBLeadStore.from_env(client=client)
+    sessions.closers += [store.close, client.close]
+    return store
+
+
+def _cache_from_env(region: str | None, sessions: _Sessions) -> TieredCache | None:
+    """The ``VALUE_CACHE_TABLE`` cache behind an LRU, or None when the variable is unset.
+
+    Its client gives up sooner than the store's (3 attempts, 2 s to connect, 5 s to read):
+    a lookup that fails is a miss, and the model answers instead.
+    """
+    table = os.environ.get("VALUE_CACHE_TABLE", "").strip()
+    if not table:
+        return None
+    raw = os.environ.get("VALUE_CACHE_TTL_DAYS", "").strip()
+    try:
+        ttl_days = float(raw) if raw else DEFAULT_VALUE_CACHE_TTL_DAYS
+    except ValueError:
+        ttl_days = 0.0
+    if not 0 < ttl_days < float("inf"):
+        raise ConfigurationError("VALUE_CACHE_TTL_DAYS must be a positive number of days")
+    from llm_normalize.caches.dynamodb import DynamoDBValueCache
+
+    client = _dynamodb_client(region, sessions, max_attempts=3, timeouts_s=(2, 5))
+    sessions.closers.append(client.close)
+    return TieredCache(DynamoDBValueCache(table, client=client, ttl_days=ttl_days))
+
+
+def _dynamodb_client(
+    region: str | None,
+    sessions: _Sessions,
+    *,
+    max_attempts: int,
+    timeouts_s: tuple[float, float] | None,
+) -> DynamoDBClient:
+    """A ``dynamodb`` client of the runtime's session, with standard retries.
+
+    `timeouts_s` is ``(connect, read)``; None keeps botocore's (60 s each).
+    """
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
 
-    from llm_normalize.stores.dynamodb import DynamoDBLeadStore
-
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts}, max_pool_connections=10
+    )
+    if timeouts_s is not None:
+        config = config.merge(Config(connect_timeout=timeouts_s[0], read_timeout=timeouts_s[1]))
     try:
-        client = sessions.get().client(
-            "dynamodb",
-            region_name=region,
-            config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=10),
-        )
+        return sessions.get().client("dynamodb", region_name=region, config=config)
     except NoRegionError as exc:
         raise ConfigurationError(
             no_region_message(
@@ -299,9 +354,6 @@ def _store_from_env(region: str | None, sessions: _Sessions) -> LeadStore:
                 profile=sessions.get().profile_name,
             )
         ) from exc
-    store = DynamoDBLeadStore.from_env(client=client)
-    sessions.closers += [store.close, client.close]
-    return store
 
 
 def _answer_mode_from_env() -> str | None:

@@ -15,22 +15,34 @@ valid value caches.
 
 Only answers that passed the guard belong in a cache. Values are personal data: a cache
 never logs them, and its ``repr`` shows only sizes and counters.
+
+A remote cache answers many keys in one request: a `BatchedCache` also has ``get_many``
+and ``set_many`` (the built-in caches do). Callers use the module's `get_many` and
+`set_many` functions, which take any `ValueCache` and fall back to one ``get`` or ``set``
+per key for a cache without them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from llm_normalize._names import field_key
 from llm_normalize.exceptions import ConfigurationError
 
 __all__ = [
+    "BatchedCache",
     "CacheKey",
     "PurgeableCache",
     "ValueCache",
     "cache_key",
     "check_prompt_version",
+    "get_many",
+    "hash_cache_key",
     "matches_prompt_version",
+    "set_many",
 ]
 
 CacheKey: TypeAlias = tuple[str, str, str]
@@ -82,6 +94,75 @@ class PurgeableCache(ValueCache, Protocol):
             ConfigurationError: `prompt_version` is empty or not a string.
         """
         ...
+
+
+@runtime_checkable
+class BatchedCache(ValueCache, Protocol):
+    """A `ValueCache` that looks up and stores many keys at once (one request per batch).
+
+    `LRUCache`, `NullCache`, `TieredCache`, `SQLiteValueCache` and `DynamoDBValueCache`
+    are batched caches. Call them through `get_many` and `set_many`, which also serve
+    caches that are not.
+    """
+
+    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, str]:
+        """Return the value stored under each of `keys` that has one; misses are left out."""
+        ...
+
+    def set_many(self, items: Mapping[CacheKey, str]) -> None:
+        """Store each value of `items` under its key, replacing any value there."""
+        ...
+
+
+def get_many(cache: ValueCache, keys: Iterable[CacheKey]) -> dict[CacheKey, str]:
+    """Look `keys` up in `cache`: one batched call if it is a `BatchedCache`, else one ``get`` each.
+
+    Returns:
+        The keys found, with their values; a key asked twice is looked up once.
+
+    Examples:
+        >>> from llm_normalize.caches import LRUCache
+        >>> cache = LRUCache()
+        >>> cache.set(("ciudad", "bogota", "v1"), "Bogotá D.C.")
+        >>> get_many(cache, [("ciudad", "bogota", "v1"), ("ciudad", "cali", "v1")])
+        {('ciudad', 'bogota', 'v1'): 'Bogotá D.C.'}
+    """
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return {}
+    if isinstance(cache, BatchedCache):
+        return cache.get_many(unique)
+    found: dict[CacheKey, str] = {}
+    for key in unique:
+        value = cache.get(key)
+        if value is not None:
+            found[key] = value
+    return found
+
+
+def set_many(cache: ValueCache, items: Mapping[CacheKey, str]) -> None:
+    """Store `items` in `cache`: one batched call if it is a `BatchedCache`, else one ``set`` each."""
+    if not items:
+        return
+    if isinstance(cache, BatchedCache):
+        cache.set_many(items)
+        return
+    for key, value in items.items():
+        cache.set(key, value)
+
+
+def hash_cache_key(key: CacheKey) -> str:
+    """The SHA-256 of a `CacheKey`'s JSON form, in hex: how persistent caches store keys.
+
+    Raw values are personal data: a file or a table keyed by this hash does not hold them
+    in clear.
+
+    Examples:
+        >>> len(hash_cache_key(("ciudad", "bogota", "v1")))
+        64
+    """
+    encoded = json.dumps(list(key), ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("ascii")).hexdigest()
 
 
 def matches_prompt_version(version: str, prompt_version: str) -> bool:

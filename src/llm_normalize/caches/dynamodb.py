@@ -2,7 +2,9 @@
 
 Model answers survive across runs and Lambda invocations: each entry lives `ttl_days` in
 a table with DynamoDB's time to live on ``expiresAt``. `create_cache_table` makes such a
-table for local development and tests.
+table for local development and tests. `get_many` and `set_many` look up and store many
+values per request (BatchGetItem, 100 keys; BatchWriteItem, 25 items); put a
+`llm_normalize.caches.TieredCache` in front to keep what a process already read.
 
 boto3 is imported when a cache is created, never when this module is imported; the
 package `llm_normalize.caches` does not import this module at all.
@@ -10,12 +12,10 @@ package `llm_normalize.caches` does not import this module at all.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from llm_normalize._dynamodb import (
@@ -27,7 +27,7 @@ from llm_normalize._dynamodb import (
     scan_pages,
     translate_errors,
 )
-from llm_normalize.caches.base import CacheKey, check_prompt_version
+from llm_normalize.caches.base import CacheKey, check_prompt_version, hash_cache_key
 from llm_normalize.exceptions import ConfigurationError, StorageError
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ _CACHE_EXPIRES: Final = "expiresAt"
 _PROMPT_VERSION: Final = "promptVersion"
 _SECONDS_PER_DAY: Final = 86_400
 _BATCH_WRITE_MAX: Final = 25  # DynamoDB's limit of requests per BatchWriteItem
+_BATCH_GET_MAX: Final = 100  # DynamoDB's limit of keys per BatchGetItem
 _DELETE_ATTEMPTS: Final = 8
+_BATCH_ATTEMPTS: Final = 5  # a lookup or a write is worth less than a run's time
 
 
 class DynamoDBValueCache:
@@ -72,6 +74,8 @@ class DynamoDBValueCache:
         endpoint_url: A custom endpoint of the built client. Not allowed with `client`.
         consistent_read: Whether `get` uses strongly consistent reads (twice the cost).
         clock: The wall clock, in epoch seconds (tests replace it).
+        sleep: Waits between the attempts of `get_many` and `set_many` at what DynamoDB
+            left unprocessed (tests pass a no-op).
 
     Raises:
         ConfigurationError: For an empty table name, a non-positive `ttl_days`, a `client`
@@ -92,15 +96,18 @@ class DynamoDBValueCache:
         endpoint_url: str | None = None,
         consistent_read: bool = False,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         check_table_name(table_name, "table_name")
         if isinstance(ttl_days, bool) or not (isinstance(ttl_days, int | float) and ttl_days > 0):
             raise ConfigurationError("ttl_days must be a positive number of days")
+        self._owns_client = client is None
         self._client = client_or_build(client, region_name=region_name, endpoint_url=endpoint_url)
         self._table = table_name
         self._ttl_s = float(ttl_days) * _SECONDS_PER_DAY
         self._consistent_read = consistent_read
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
@@ -140,8 +147,7 @@ class DynamoDBValueCache:
             >>> len(DynamoDBValueCache.hash_key(("ciudad", "bogota", "v1")))
             64
         """
-        encoded = json.dumps(list(key), ensure_ascii=True, separators=(",", ":"))
-        return hashlib.sha256(encoded.encode("ascii")).hexdigest()
+        return hash_cache_key(key)
 
     def get(self, key: CacheKey) -> str | None:
         """Return the live value stored under `key`, or None (also on a transient error).
@@ -163,16 +169,13 @@ class DynamoDBValueCache:
             with self._lock:
                 self._misses += 1
             return None
-        raw = response.get("Item") or {}
-        value = raw.get(_CACHE_VALUE, {}).get("S")
-        expires = raw.get(_CACHE_EXPIRES, {}).get("N")
-        live = value is not None and (expires is None or float(expires) > self._clock())
+        value = self._live_value(response.get("Item") or {})
         with self._lock:
-            if live:
+            if value is not None:
                 self._hits += 1
             else:
                 self._misses += 1
-        return value if live else None
+        return value
 
     def set(self, key: CacheKey, value: str) -> None:
         """Store `value` under `key` for `ttl_days`; on a transient error, log and skip.
@@ -180,22 +183,123 @@ class DynamoDBValueCache:
         Raises:
             StorageError: The cache is set up wrongly (no table, no permission).
         """
-        field, _raw, prompt_version = key
-        expires_at = int(self._clock() + self._ttl_s)
+        item = self._item(key, value, int(self._clock() + self._ttl_s))
         try:
             with translate_errors("PutItem", self._table):
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={
-                        _CACHE_KEY: {"S": self.hash_key(key)},
-                        _CACHE_VALUE: {"S": value},
-                        "field": {"S": field},
-                        _PROMPT_VERSION: {"S": prompt_version},
-                        _CACHE_EXPIRES: {"N": str(expires_at)},
-                    },
-                )
+                self._client.put_item(TableName=self._table, Item=item)
         except StorageError as exc:
             self._tolerate("PutItem", exc)
+
+    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, str]:
+        """Return the live values of `keys` (misses left out): one BatchGetItem per 100 keys.
+
+        Keys DynamoDB leaves unprocessed (throttled, or past its 16 MB answer) are asked
+        again, with short waits, up to 5 times in all. Those still unprocessed, and the
+        keys of a request that failed (throttled, a 5xx), are misses, logged by error code
+        and counted in `errors`. A key given twice is asked once. Needs
+        ``dynamodb:BatchGetItem`` on the table.
+
+        Raises:
+            StorageError: The cache is set up wrongly (no table, no permission).
+
+        Examples:
+            >>> cache.get_many([("ciudad", "bogta", "v1@m"), ("ciudad", "x", "v1@m")])  # doctest: +SKIP
+            {('ciudad', 'bogta', 'v1@m'): 'Bogotá D.C.'}
+        """
+        wanted = {self.hash_key(key): key for key in keys}
+        hashes = list(wanted)
+        found: dict[CacheKey, str] = {}
+        for start in range(0, len(hashes), _BATCH_GET_MAX):
+            for item in self._batch_get(hashes[start : start + _BATCH_GET_MAX]):
+                hashed = item.get(_CACHE_KEY, {}).get("S")
+                value = self._live_value(item)
+                if hashed in wanted and value is not None:
+                    found[wanted[hashed]] = value
+        with self._lock:
+            self._hits += len(found)
+            self._misses += len(wanted) - len(found)
+        return found
+
+    def set_many(self, items: Mapping[CacheKey, str]) -> None:
+        """Store `items` for `ttl_days`: one BatchWriteItem per 25 entries.
+
+        Writes DynamoDB leaves unprocessed are sent again, with short waits, up to 5 times
+        in all; those still unprocessed, and the entries of a request that failed
+        (throttled, a 5xx, a value refused), are skipped, logged by error code and counted
+        in `errors`. Needs ``dynamodb:BatchWriteItem`` on the table.
+
+        Raises:
+            StorageError: The cache is set up wrongly (no table, no permission).
+        """
+        expires_at = int(self._clock() + self._ttl_s)
+        requests = [
+            {"PutRequest": {"Item": self._item(key, value, expires_at)}}
+            for key, value in items.items()
+        ]
+        for start in range(0, len(requests), _BATCH_WRITE_MAX):
+            try:
+                left = self._send_writes(
+                    requests[start : start + _BATCH_WRITE_MAX], self._sleep, _BATCH_ATTEMPTS
+                )
+            except StorageError as exc:
+                self._tolerate("BatchWriteItem", exc)
+                continue
+            if left:
+                self._give_up("BatchWriteItem", left)
+
+    def close(self) -> None:
+        """Close the client this cache built; an injected client is left to its owner."""
+        if self._owns_client:
+            self._client.close()
+
+    def _item(self, key: CacheKey, value: str, expires_at: int) -> dict[str, Any]:
+        """The table item of one entry, in DynamoDB's typed form."""
+        field, _raw, prompt_version = key
+        return {
+            _CACHE_KEY: {"S": self.hash_key(key)},
+            _CACHE_VALUE: {"S": value},
+            "field": {"S": field},
+            _PROMPT_VERSION: {"S": prompt_version},
+            _CACHE_EXPIRES: {"N": str(expires_at)},
+        }
+
+    def _live_value(self, item: Mapping[str, Any]) -> str | None:
+        """The value of a raw item, or None when it has none or has expired."""
+        value = item.get(_CACHE_VALUE, {}).get("S")
+        expires = item.get(_CACHE_EXPIRES, {}).get("N")
+        live = value is not None and (expires is None or float(expires) > self._clock())
+        return value if live else None
+
+    def _batch_get(self, hashes: list[str]) -> list[dict[str, Any]]:
+        """The items of `hashes` (at most 100) that exist, asking again for unprocessed keys."""
+        request: dict[str, Any] = {
+            self._table: {
+                "Keys": [{_CACHE_KEY: {"S": hashed}} for hashed in hashes],
+                "ProjectionExpression": "#key, #value, #expires",
+                "ExpressionAttributeNames": {
+                    "#key": _CACHE_KEY,
+                    "#value": _CACHE_VALUE,
+                    "#expires": _CACHE_EXPIRES,
+                },
+                "ConsistentRead": self._consistent_read,
+            }
+        }
+        items: list[dict[str, Any]] = []
+        for attempt in range(_BATCH_ATTEMPTS):
+            if attempt:
+                self._sleep(min(0.05 * 2**attempt, 2.0))
+            try:
+                with translate_errors("BatchGetItem", self._table):
+                    response = self._client.batch_get_item(RequestItems=request)
+            except StorageError as exc:
+                self._tolerate("BatchGetItem", exc)
+                return items
+            items.extend(response.get("Responses", {}).get(self._table, []))
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request.get(self._table, {}).get("Keys"):
+                return items
+        self._give_up("BatchGetItem", len(request[self._table]["Keys"]))
+        return items
 
     def purge(
         self,
@@ -275,8 +379,22 @@ class DynamoDBValueCache:
 
     def _delete_batch(self, keys: list[dict[str, Any]], sleep: Callable[[float], None]) -> int:
         """Delete `keys` in one BatchWriteItem, again for what is unprocessed; return what is left."""
-        pending: list[Any] = [{"DeleteRequest": {"Key": key}} for key in keys]
-        for attempt in range(_DELETE_ATTEMPTS):
+        deletes = [{"DeleteRequest": {"Key": key}} for key in keys]
+        return self._send_writes(deletes, sleep, _DELETE_ATTEMPTS)
+
+    def _send_writes(
+        self, requests: list[dict[str, Any]], sleep: Callable[[float], None], attempts: int
+    ) -> int:
+        """Send `requests` (at most 25) in a BatchWriteItem, again for what is unprocessed.
+
+        Returns:
+            How many requests were still unprocessed after `attempts` attempts.
+
+        Raises:
+            StorageError: A request failed.
+        """
+        pending: list[Any] = requests
+        for attempt in range(attempts):
             if attempt:
                 sleep(min(0.05 * 2**attempt, 2.0))
             with translate_errors("BatchWriteItem", self._table):
@@ -297,6 +415,19 @@ class DynamoDBValueCache:
             operation,
             self._table,
             error_kind(exc.__cause__),
+        )
+
+    def _give_up(self, operation: str, left: int) -> None:
+        """Log and count what DynamoDB left unprocessed after the last attempt."""
+        with self._lock:
+            self._errors += 1
+        logger.warning(
+            "value cache %s on %s: %d entries still unprocessed after %d attempts (throttled); "
+            "skipped",
+            operation,
+            self._table,
+            left,
+            _BATCH_ATTEMPTS,
         )
 
 

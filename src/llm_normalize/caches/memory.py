@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 
 from llm_normalize.caches.base import CacheKey, check_prompt_version, matches_prompt_version
 from llm_normalize.exceptions import ConfigurationError
@@ -90,9 +91,32 @@ class LRUCache:
 
     def set(self, key: CacheKey, value: str) -> None:
         """Store `value` under `key` as the most recently used entry, evicting the least."""
+        self.set_many({key: value})
+
+    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, str]:
+        """Return the values stored under `keys` (misses left out), under one lock.
+
+        Each key found counts as a hit and becomes the most recently used; each other key
+        counts as a miss. A key given twice is looked up once.
+        """
+        found: dict[CacheKey, str] = {}
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
+            for key in dict.fromkeys(keys):
+                value = self._entries.get(key)
+                if value is None:
+                    self._misses += 1
+                    continue
+                self._entries.move_to_end(key)
+                self._hits += 1
+                found[key] = value
+        return found
+
+    def set_many(self, items: Mapping[CacheKey, str]) -> None:
+        """Store every value of `items` under its key, under one lock; evict the least used."""
+        with self._lock:
+            for key, value in items.items():
+                self._entries[key] = value
+                self._entries.move_to_end(key)
             while len(self._entries) > self._maxsize:
                 self._entries.popitem(last=False)
 
@@ -160,6 +184,16 @@ class NullCache:
         return None
 
     def set(self, key: CacheKey, value: str) -> None:
+        """Do nothing."""
+
+    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, str]:
+        """Return nothing, and count a miss per distinct key."""
+        missed = len(dict.fromkeys(keys))
+        with self._lock:
+            self._misses += missed
+        return {}
+
+    def set_many(self, items: Mapping[CacheKey, str]) -> None:
         """Do nothing."""
 
     def clear(self) -> None:

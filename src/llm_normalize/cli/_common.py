@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 
 from llm_normalize.backends.base import Backend
+from llm_normalize.backends.fake import FakeBackend
+from llm_normalize.cli._cache import FAKE_MODEL_ID, close_cache, open_cache
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.dispatch import Budget
 from llm_normalize.pipeline import Normalizer
@@ -47,22 +50,41 @@ def resolve_config(args: argparse.Namespace, **overrides: Any) -> NormalizationC
 
 
 def build_normalizer(args: argparse.Namespace, config: NormalizationConfig) -> Normalizer:
-    """The normalizer of a command: the model options of `args` with `config`."""
+    """The normalizer of a command: the model options of `args` with `config`.
+
+    With a model, its answers are cached where ``--cache`` says (`open_cache`); the cache
+    is closed when the normalizer is garbage collected.
+    """
     budget = None
     if args.max_tokens is not None or args.max_usd is not None:
         budget = Budget(max_tokens=args.max_tokens, max_usd=args.max_usd)
     if args.answer_mode == "json_schema" and args.backend != "openai":
         raise UsageError("--answer-mode json_schema needs --backend openai")
-    return Normalizer(
-        build_backend(args, config),
-        config=config,
-        concurrency=args.concurrency,
-        requests_per_second=args.rps,
-        budget=budget,
-        # JSON in text is the pipeline's mode; a JSON-schema format is the backend's way of
-        # carrying the tool's answer.
-        answer_mode="json" if args.answer_mode == "json" else None,
-    )
+    backend = build_backend(args, config)
+    if isinstance(backend, FakeBackend):
+        # Its echoes must never be cached under a real model's id, which the key holds.
+        backend = backend.with_model_id(FAKE_MODEL_ID)
+    cache = open_cache(args) if backend is not None else None
+    try:
+        normalizer = Normalizer(
+            backend,
+            config=config,
+            cache=cache,
+            concurrency=args.concurrency,
+            requests_per_second=args.rps,
+            budget=budget,
+            # JSON in text is the pipeline's mode; a JSON-schema format is the backend's way
+            # of carrying the tool's answer.
+            answer_mode="json" if args.answer_mode == "json" else None,
+        )
+    except BaseException:
+        if cache is not None:
+            close_cache(cache)
+        raise
+    if cache is not None:
+        # The commands drop the normalizer when they end: the cache file is closed then.
+        weakref.finalize(normalizer, close_cache, cache)
+    return normalizer
 
 
 def build_backend(args: argparse.Namespace, config: NormalizationConfig) -> Backend | None:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from llm_normalize.cli._cache import describe_cache
 from llm_normalize.cli._common import (
     EXIT_BAD_LINES,
     EXIT_OK,
@@ -72,6 +73,9 @@ def normalize(args: argparse.Namespace, err: TextIO) -> int:
         Path(args.report).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
         print(_describe(report, source, output, mapping), file=err)
+        if report.model_id is not None:
+            cache = describe_cache(normalizer.cache)
+            print(f"{PROG}: value cache: {cache}, {report.cache_hits} cache hits", file=err)
     return EXIT_BAD_LINES if source.bad else EXIT_OK
 
 

@@ -30,6 +30,14 @@ _STORE_HELP: Final = (
 )
 
 
+_CACHE_HELP: Final = (
+    "where model answers are remembered across runs: sqlite:///cache.db, "
+    "dynamodb://TABLE[?region=R&endpoint_url=U&ttl_days=N], or none (in memory, this run "
+    "only); default: for a sqlite:// store, a table in the store's file, else "
+    "$XDG_CACHE_HOME/llm-normalize/cache.db (~/.cache/llm-normalize/cache.db)"
+)
+
+
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
@@ -63,6 +71,7 @@ def _add_normalize(commands: _Commands) -> None:
     _add_file_options(normalize, output=True)
     _add_address_style(normalize)
     _add_model_options(normalize)
+    _add_cache_option(normalize)
     normalize.add_argument(
         "--report",
         metavar="FILE",
@@ -124,6 +133,7 @@ def _add_run(commands: _Commands) -> None:
     _add_create(runner)
     _add_address_style(runner)
     _add_model_options(runner)
+    _add_cache_option(runner)
 
 
 def _add_rollback(commands: _Commands) -> None:
@@ -132,20 +142,26 @@ def _add_rollback(commands: _Commands) -> None:
         help="remove what one prompt version wrote, so the next run redoes those leads",
         description=(
             "Remove what one prompt version wrote from every lead it normalized, so the next "
-            "run redoes those leads; with --cache-table, first purge that version's answers "
-            "from a DynamoDB value cache, so the next run asks the model again."
+            "run redoes those leads; first purge that version's answers from the value cache "
+            "a run uses (the default one, or --cache), so the next run asks the model again."
         ),
     )
     rollback.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
     rollback.add_argument("--prompt-version", required=True, metavar="V")
     _add_create(rollback)
     rollback.add_argument(
+        "--cache",
+        metavar="URL|none",
+        help=_CACHE_HELP + "; none purges no cache",
+    )
+    rollback.add_argument(
         "--cache-table",
         metavar="NAME",
         help=(
-            "a DynamoDB value cache table (DynamoDBValueCache) to purge of the version's "
-            "entries: NAME[?region=R&endpoint_url=U]; region and endpoint_url default to "
-            "those of a dynamodb:// store URL, else to boto3's"
+            "the same as --cache dynamodb://NAME: a DynamoDB value cache table "
+            "(DynamoDBValueCache) to purge of the version's entries, "
+            "NAME[?region=R&endpoint_url=U]; region and endpoint_url default to those of a "
+            "dynamodb:// store URL, else to boto3's"
         ),
     )
 
@@ -323,3 +339,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--max-usd", type=float, help="stop calling the model past this estimated cost"
     )
+
+
+def _add_cache_option(parser: argparse.ArgumentParser) -> None:
+    cache = parser.add_argument_group("value cache")
+    cache.add_argument("--cache", metavar="URL|none", help=_CACHE_HELP)

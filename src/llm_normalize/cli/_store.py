@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import TextIO
 
+from llm_normalize.cli._cache import close_cache, describe_cache, rollback_cache
 from llm_normalize.cli._common import (
     EXIT_OK,
     PROG,
-    UsageError,
     build_normalizer,
     progress_bar,
     resolve_config,
@@ -22,14 +21,12 @@ from llm_normalize.job import due_leads
 from llm_normalize.profiles.colombia import default_registry_for
 from llm_normalize.stores import open_store
 
-if TYPE_CHECKING:
-    from llm_normalize.caches.dynamodb import DynamoDBValueCache
-
 
 def run(args: argparse.Namespace, err: TextIO) -> int:
-    normalizer = build_normalizer(args, resolve_config(args))
+    # The store first: its file is the default value cache's (and a mistyped one fails here).
     store = open_store(args.store, create=args.create)
     try:
+        normalizer = build_normalizer(args, resolve_config(args))
         due = due_leads(normalizer, store, force=args.force_all, limit=args.limit)
         with progress_bar(
             err, total=due.this_run, unit="lead", off=args.quiet or args.no_progress
@@ -52,21 +49,30 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
     if not args.quiet:
         more = "; run again (or pass --limit N) to normalize them" if left else ""
         print(f"{PROG}: {left} leads still due in {store_label(args.store)}{more}", file=err)
+        if normalizer.model_id is not None:
+            print(
+                f"{PROG}: value cache: {describe_cache(normalizer.cache)}, "
+                f"{report.cache_hits} cache hits",
+                file=err,
+            )
     return EXIT_OK
 
 
 def rollback(args: argparse.Namespace, err: TextIO) -> int:
     store = open_store(args.store, create=args.create)  # a mistyped store fails before the purge
     try:
-        if args.cache_table:
+        cache = rollback_cache(args)
+        if cache is not None:
             # The cache first: if the purge fails, the leads keep the version's values and the
             # rollback can simply be run again; the other way round, the next run would bring
             # the rolled-back answers straight back from the cache.
-            table, cache = _value_cache(args.cache_table, args.store)
-            purged = cache.purge(args.prompt_version)
+            try:
+                purged = cache.purge(args.prompt_version)
+            finally:
+                close_cache(cache)
             print(
                 f"{PROG}: {purged} value cache entries of prompt version "
-                f"{args.prompt_version!r} purged from DynamoDB table {table!r}",
+                f"{args.prompt_version!r} purged from {describe_cache(cache)}",
                 file=err,
             )
         count = store.rollback(args.prompt_version)
@@ -78,33 +84,6 @@ def rollback(args: argparse.Namespace, err: TextIO) -> int:
         file=err,
     )
     return EXIT_OK
-
-
-def _value_cache(spec: str, store_url: str) -> tuple[str, DynamoDBValueCache]:
-    """The `DynamoDBValueCache` of ``--cache-table NAME[?region=R&endpoint_url=U]``.
-
-    Region and endpoint default to those of a ``dynamodb://`` store URL, then to boto3's.
-    """
-    from llm_normalize.caches.dynamodb import DynamoDBValueCache
-
-    name, _, query = spec.partition("?")
-    options = {key: values[-1] for key, values in parse_qs(query).items()}
-    unknown = set(options) - {"region", "endpoint_url"}
-    if unknown:
-        raise UsageError(
-            f"unknown --cache-table option(s) {sorted(unknown)}; known: endpoint_url, region"
-        )
-    store = urlsplit(store_url)
-    if store.scheme.lower() == "dynamodb":
-        inherited = {key: values[-1] for key, values in parse_qs(store.query).items()}
-        for key in ("region", "endpoint_url"):
-            if key in inherited:
-                options.setdefault(key, inherited[key])
-    table = unquote(name)
-    cache = DynamoDBValueCache(
-        table, region_name=options.get("region"), endpoint_url=options.get("endpoint_url")
-    )
-    return table, cache
 
 
 def report(args: argparse.Namespace, err: TextIO) -> int:
