@@ -2,10 +2,12 @@
 
     llm-normalize normalize INPUT|- [-o OUTPUT|-] [--fields a,b] [--map 'Columna=campo']
                             [--format jsonl|csv] [--delimiter ;] [--encoding cp1252] [--excel]
-                            [--backend rules|fake|bedrock|openai] [--model-id ID] ... [-q]
+                            [--backend rules|fake|bedrock|openai] [--model-id ID] ...
+                            [--cache URL|none] [-q]
     llm-normalize import FILE --store URL [--generate-ids] [--map 'Columna=campo']
-    llm-normalize run --store URL [--force-all] [--limit N] [--backend ...] [--json] [-q]
-    llm-normalize rollback --store URL --prompt-version V [--cache-table NAME]
+    llm-normalize run --store URL [--force-all] [--limit N] [--backend ...] [--cache URL|none]
+                      [--json] [-q]
+    llm-normalize rollback --store URL --prompt-version V [--cache URL|none]
     llm-normalize export --store URL -o FILE|- [--excel]
     llm-normalize report --store URL [-o report.html] [--json] [--check]
 
