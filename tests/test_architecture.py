@@ -5,6 +5,8 @@ Every import counts, lazy ones inside functions included; imports under
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,46 @@ def test_core_never_imports_entry_points() -> None:
         if target.startswith(ENTRY_POINTS)
     }
     assert offenders == set()
+
+
+# What `import llm_normalize` leaves for later: each public name is imported when first used,
+# so the import costs the exceptions alone (issue 16).
+DEFERRED = (
+    "ftfy",
+    "pydantic",
+    "llm_normalize.config",
+    "llm_normalize.pipeline",
+    "llm_normalize.postprocessors",
+    "llm_normalize.quality",
+    "llm_normalize.report",
+    "llm_normalize.stores",
+)
+
+
+def loaded_after(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules named by `prefixes` that `code` loads, in a fresh interpreter."""
+    script = (
+        f"import sys\n{code}\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return [name for name in result.stdout.strip().split(",") if name]
+
+
+def test_import_defers_the_heavy_modules() -> None:
+    """`import llm_normalize` loads neither ftfy, nor pydantic, nor the rules and their data."""
+    assert loaded_after("import llm_normalize", DEFERRED) == []
+
+
+def test_a_normalizer_is_built_without_ftfy() -> None:
+    """ftfy is loaded by the first value that may hold mojibake, not by building a normalizer."""
+    code = "from llm_normalize import Normalizer\nNormalizer().normalize([{'direccion': 'cl 5'}])"
+    assert loaded_after(code, ("ftfy",)) == []
+
+
+def test_every_public_name_imports() -> None:
+    """`from llm_normalize import X` works for every name of `__all__`, in a fresh interpreter."""
+    names = ", ".join(llm_normalize.__all__)
+    subprocess.run([sys.executable, "-c", f"from llm_normalize import {names}"], check=True)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_normalize import NormalizationConfig, Normalizer, default_registry
+from llm_normalize import NormalizationConfig, Normalizer, default_registry, pipeline
 from llm_normalize.exceptions import UnknownFieldError
 from strategies import text_or_form
 
@@ -129,6 +129,38 @@ class TestNormalize:
         [result] = Normalizer().normalize([record])
         for name, value in result.normalized.items():
             assert value == default_registry.apply(name, record[name])
+
+
+class TestRulesMemo:
+    """The rules' results are remembered per field, within bounds."""
+
+    def test_a_repeat_is_remembered(self) -> None:
+        """A value seen before is answered from its field's memo, with the same result."""
+        normalizer = Normalizer()
+        first, second = normalizer.normalize([LEAD, dict(LEAD, leadId="lead-2")])
+        assert first.fields == second.fields
+        info = normalizer._memo("ciudad").cache_info()  # type: ignore[attr-defined]
+        assert (info.hits, info.misses) == (1, 1)
+
+    def test_each_field_keeps_its_own(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Distinct values of one field never push out the repeating values of another."""
+        monkeypatch.setattr(pipeline, "_MEMO_LIMIT", 4)
+        normalizer = Normalizer()
+        records = [{"direccion": f"calle {n} # 1-2", "ciudad": "bogota"} for n in range(20)]
+        normalizer.normalize(records)
+        addresses = normalizer._memo("direccion").cache_info()  # type: ignore[attr-defined]
+        cities = normalizer._memo("ciudad").cache_info()  # type: ignore[attr-defined]
+        assert (addresses.currsize, addresses.hits) == (4, 0)
+        assert (cities.currsize, cities.hits) == (1, 19)
+
+    def test_long_values_are_not_remembered(self) -> None:
+        """A value too long to repeat is decided every time, and decided alike."""
+        normalizer = Normalizer()
+        long = "calle 5 # 10-20 " + "barrio la esperanza " * 20
+        records = normalizer.normalize([{"direccion": long}, {"direccion": long}])
+        assert records[0].fields == records[1].fields
+        assert normalizer._memo("direccion").cache_info().currsize == 0  # type: ignore[attr-defined]
+        assert records[0].normalized["direccion"] == default_registry.apply("direccion", long)
 
 
 class TestSample:

@@ -15,7 +15,14 @@ for the rest of the run and for its later runs with that model (logged once), an
 report says so (``answer_mode``, ``answer_mode_switched``). When json mode is refused too, the
 first refusal stands: a non-retryable failure, so `ModelFailedError`.
 
-The pass itself (planning, scheduling, settling answers) lives in `llm_normalize.model_pass`;
+Calls follow the service's quota (`requests_per_second`, 10 by default: Bedrock's default
+on-demand quota, the seed's figure): an `AdaptiveRateLimiter.for_quota` spaces them evenly a
+little under it, backs off on throttling and climbs back. Unless `concurrency` is given, the
+calls in flight are sized from the quota and the model's latency as observed (Little's law:
+rate times latency, with some slack, at most `MAX_CONCURRENCY`), so a slow model still gets
+its quota's worth of calls and a fast one does not hold batches waiting for the limiter.
+
+The pass itself (the queue, scheduling, settling answers) lives in `llm_normalize.model_pass`;
 `ModelPass` and `Question` are importable from here too.
 """
 
@@ -23,10 +30,12 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryingBackend, RetryPolicy
@@ -43,18 +52,47 @@ from llm_normalize.exceptions import (
 from llm_normalize.fields import Profile
 from llm_normalize.guard import Guard
 from llm_normalize.messages import ModelRequest, Usage
-from llm_normalize.model_pass import CallOutcome, ModelPass, OnDecided, Question, fallback
+from llm_normalize.model_pass import (
+    CallOutcome,
+    CallTicket,
+    ModelPass,
+    OnDecided,
+    Question,
+    fallback,
+)
 from llm_normalize.parsing import ResponseParser, TruncatedResponseError
 from llm_normalize.postprocessors.registry import PostProcessorRegistry
 from llm_normalize.pricing import estimate_cost
 from llm_normalize.prompt import ANSWER_MODES, Item, PromptBuilder
-from llm_normalize.ratelimit import AdaptiveRateLimiter, RateLimiter
+from llm_normalize.ratelimit import AdaptiveRateLimiter, FixedIntervalLimiter, RateLimiter
 from llm_normalize.records import FLAG_GUARD_REJECTED, FieldResult
 from llm_normalize.report import RunCounts
 
-__all__ = ["Budget", "ModelDispatcher", "ModelPass", "OnDecided", "Question", "check_rates"]
+__all__ = [
+    "DEFAULT_REQUESTS_PER_SECOND",
+    "MAX_CONCURRENCY",
+    "Budget",
+    "ModelDispatcher",
+    "ModelPass",
+    "OnDecided",
+    "Question",
+    "check_rates",
+]
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_REQUESTS_PER_SECOND: Final = 10.0
+"""The quota assumed when none is given: Bedrock's default on-demand quota, as the seed says."""
+
+MAX_CONCURRENCY: Final = 64
+"""The most calls in flight when the concurrency is sized automatically."""
+
+# Before any call has answered, a model is assumed to take this long.
+_FIRST_LATENCY_GUESS_S: Final = 1.0
+# Calls in flight beyond rate x latency, as a share: latency varies from call to call.
+_SLACK: Final = 1.25
+# The weight of the latest call in the latency estimate (an exponential moving average).
+_LATENCY_WEIGHT: Final = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +146,36 @@ class _AnswerModes:
             return True
 
 
-def check_rates(concurrency: int, requests_per_second: float) -> None:
-    """Raise `ConfigurationError` unless both call settings are positive."""
-    if concurrency < 1:
-        raise ConfigurationError("concurrency must be at least 1")
-    if requests_per_second <= 0:
-        raise ConfigurationError("requests_per_second must be positive")
+def check_rates(concurrency: int | None, requests_per_second: float | None) -> None:
+    """Raise `ConfigurationError` unless both call settings are positive (or `None`: automatic)."""
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        raise ConfigurationError("concurrency must be an integer of at least 1, or None")
+    if requests_per_second is not None and not (
+        isinstance(requests_per_second, int | float)
+        and not isinstance(requests_per_second, bool)
+        and 0 < requests_per_second < math.inf
+    ):
+        raise ConfigurationError("requests_per_second must be a positive number, or None")
+
+
+class _Latency:
+    """The model's latency as observed: a moving average of answered calls; thread-safe."""
+
+    def __init__(self) -> None:
+        self._estimate: float | None = None
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        with self._lock:
+            old = self._estimate
+            self._estimate = seconds if old is None else old + _LATENCY_WEIGHT * (seconds - old)
+
+    @property
+    def estimate(self) -> float | None:
+        with self._lock:
+            return self._estimate
 
 
 class ModelDispatcher:
@@ -127,9 +189,12 @@ class ModelDispatcher:
         registry: The post-processors run on every accepted answer.
         cache: The value cache, keyed by field, raw value, prompt version and model.
         profile: The field specs the prompt builder and the guard read.
-        concurrency: Model calls in flight at once.
-        requests_per_second: The starting rate of the adaptive limiter.
-        rate_limiter: A limiter of your own, instead of `requests_per_second`.
+        concurrency: Model calls in flight at once. `None` (the default) sizes it from the
+            rate and the latency observed, at most `MAX_CONCURRENCY` (see `slots`).
+        requests_per_second: The service's quota, in calls per second (default
+            `DEFAULT_REQUESTS_PER_SECOND`): the limiter is `AdaptiveRateLimiter.for_quota`
+            of it.
+        rate_limiter: A limiter of your own, instead of one from `requests_per_second`.
         retry: How calls are retried (default: the `RetryingBackend`'s policy, else
             `RetryPolicy()`).
         budget: A ceiling on tokens or dollars for one run.
@@ -153,8 +218,8 @@ class ModelDispatcher:
         registry: PostProcessorRegistry,
         cache: ValueCache,
         profile: Profile,
-        concurrency: int = 4,
-        requests_per_second: float = 5.0,
+        concurrency: int | None = None,
+        requests_per_second: float | None = None,
         rate_limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         budget: Budget | None = None,
@@ -176,10 +241,14 @@ class ModelDispatcher:
         self.backend = backend
         self.registry = registry
         self.cache = cache
-        self.concurrency = concurrency
-        self.rate_limiter: RateLimiter = rate_limiter or AdaptiveRateLimiter(
-            requests_per_second, burst=concurrency
+        # The most calls in flight: the caller's, or the ceiling of the automatic sizing.
+        self.concurrency: int = concurrency if concurrency is not None else MAX_CONCURRENCY
+        self.auto_concurrency = concurrency is None
+        self.requests_per_second = float(requests_per_second or DEFAULT_REQUESTS_PER_SECOND)
+        self.rate_limiter: RateLimiter = rate_limiter or AdaptiveRateLimiter.for_quota(
+            self.requests_per_second
         )
+        self.latency = _Latency()
         self.retry = retry or RetryPolicy()
         self.budget = budget
         builder = prompt_builder or PromptBuilder(profile)
@@ -191,7 +260,35 @@ class ModelDispatcher:
         self._check_budget()
 
     def __repr__(self) -> str:
-        return f"ModelDispatcher(model={self.model_id!r}, concurrency={self.concurrency})"
+        concurrency = "auto" if self.auto_concurrency else self.concurrency
+        return f"ModelDispatcher(model={self.model_id!r}, concurrency={concurrency})"
+
+    @property
+    def rate(self) -> float:
+        """The calls per second the limiter allows now (the quota for a limiter that cannot say)."""
+        limiter = self.rate_limiter
+        if isinstance(limiter, AdaptiveRateLimiter):
+            return limiter.rate
+        if isinstance(limiter, FixedIntervalLimiter):
+            return 1 / limiter.interval_s if limiter.interval_s > 0 else math.inf
+        return self.requests_per_second
+
+    def slots(self, busy_s: float = 0.0) -> int:
+        """How many calls may be in flight now.
+
+        The caller's `concurrency`; or, automatically, enough calls to keep the limiter's rate
+        going while each takes the latency observed (its moving average, or `busy_s`, how long
+        the oldest call in flight has been at the backend, when that is longer; 1 s before
+        any call answered), with a quarter more for variation, plus one; at least 1 and at
+        most `MAX_CONCURRENCY`.
+        """
+        if not self.auto_concurrency:
+            return self.concurrency
+        latency = max(self.latency.estimate or _FIRST_LATENCY_GUESS_S, busy_s)
+        wanted = self.rate * latency * _SLACK + 1
+        if not wanted < self.concurrency:
+            return self.concurrency
+        return max(1, math.ceil(wanted))
 
     def _check_budget(self) -> None:
         budget = self.budget
@@ -263,18 +360,21 @@ class ModelDispatcher:
         other._check_budget()
         return other
 
-    def start(self, stop_when: StopWhen | None = None, fields: Sequence[str] = ()) -> ModelPass:
+    def start(
+        self, stop_when: StopWhen | None = None, fields: Sequence[str] = (), batch_size: int = 10
+    ) -> ModelPass:
         """Open the model pass of one run.
 
         Args:
             stop_when: The run's deadline check (a `Deadline` also bounds waits and calls).
             fields: The fields the run normalizes: the budget must allow one call for each.
+            batch_size: Values per call.
 
         Raises:
             ConfigurationError: The budget cannot pay for one call of one of `fields`.
         """
         self._check_budget_fits(fields)
-        return ModelPass(self, stop_when)
+        return ModelPass(self, stop_when, batch_size=batch_size)
 
     def _check_budget_fits(self, fields: Sequence[str]) -> None:
         """Refuse a budget smaller than the smallest call: it would defer every lead forever."""
@@ -297,15 +397,22 @@ class ModelDispatcher:
                     "Raise the budget."
                 )
 
-    def call(self, request: ModelRequest, size: int, deadline: StopWhen | None) -> CallOutcome:
+    def call(
+        self,
+        request: ModelRequest,
+        size: int,
+        deadline: StopWhen | None,
+        ticket: CallTicket | None = None,
+    ) -> CallOutcome:
         """One batch, with retries; runs in a worker thread and never raises a BackendError.
 
         No attempt starts and no retry waits past `deadline`; each attempt's timeout is the
         time left before it. A request with a tool that the backend refuses as invalid is
         sent once more without one (JSON in text); if that is accepted, the dispatcher stays
-        in json mode from then on (the capability fallback).
+        in json mode from then on (the capability fallback). `ticket` learns when each
+        attempt reaches the backend; the latency of the answered one is observed (`slots`).
         """
-        sending = _Sending(self, request, deadline)
+        sending = _Sending(self, request, deadline, ticket)
         try:
             response = sending.send()
         except BackendError as exc:
@@ -368,11 +475,16 @@ class _Sending:
     """One batch on its way: its attempts, retries and throttles, and the mode it went in."""
 
     def __init__(
-        self, dispatcher: ModelDispatcher, request: ModelRequest, deadline: StopWhen | None
+        self,
+        dispatcher: ModelDispatcher,
+        request: ModelRequest,
+        deadline: StopWhen | None,
+        ticket: CallTicket | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.request = request
         self.deadline = deadline
+        self.ticket = ticket or CallTicket()
         self.mode = "tool" if request.tool is not None else "json"
         self.switched = False
         self.calls = self.retries = self.throttled = 0
@@ -397,12 +509,17 @@ class _Sending:
         if left is not None and left <= 0:
             raise DeadlineExceededError("the run's deadline came before the model call")
         self.calls += 1
+        started = self.ticket.started = time.monotonic()
         try:
-            return dispatcher.backend.complete(replace(self.request, timeout_s=left))
+            response = dispatcher.backend.complete(replace(self.request, timeout_s=left))
         except BackendThrottledError:
             self.throttled += 1
             dispatcher.rate_limiter.on_throttle()
             raise
+        finally:
+            self.ticket.started = None
+        dispatcher.latency.observe(time.monotonic() - started)
+        return response
 
     def on_retry(self, exc: BaseException, attempt_number: int) -> None:
         """Count a retry (before its wait)."""

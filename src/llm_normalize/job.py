@@ -2,10 +2,11 @@
 
 This is the seed's Lambda as a function: read the stored config item (a disabled config does
 nothing; its `modelId` picks the model), stream the leads whose `normalizedAt` is missing or
-older than the TTL, normalize them a chunk at a time with a `Normalizer`, and save each one
-conditionally on what was read. It returns the run's `RunReport` and what became of each lead
-(`JobResult.statuses`), so an event-driven caller (a DynamoDB stream, an SQS queue) knows
-which leads to report as failed without wrapping the store.
+older than the TTL, normalize them with a `Normalizer` (`NormalizationRun.stream`), and save
+each one, as soon as it is decided, conditionally on what was read. It returns the run's
+`RunReport` and what became of each lead (`JobResult.statuses`), so an event-driven caller
+(a DynamoDB stream, an SQS queue) knows which leads to report as failed without wrapping the
+store.
 
 A lead is saved only when every field it asked for was decided by the path meant to decide
 it; a lead the budget or the deadline kept from the model is left untouched (`deferred`), so
@@ -14,7 +15,6 @@ the next run does it properly instead of TTL days later.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,6 +31,7 @@ from llm_normalize.records import (
     normalization_meta,
 )
 from llm_normalize.report import RunCounts, RunReport
+from llm_normalize.run import DEFAULT_CHUNK_SIZE
 from llm_normalize.stores.base import LeadStore, LeadUpdate, StoredLead
 
 if TYPE_CHECKING:
@@ -266,16 +267,21 @@ def _save_all(
     statuses: dict[str, LeadStatus],
     reasons: dict[str, str],
 ) -> None:
-    """Normalize the leads a chunk at a time, saving each one as soon as it is decided."""
-    saver = _Saver(run, store, now, on_status, statuses, reasons)
-    position = 0
-    while chunk := list(itertools.islice(leads, run.normalizer.chunk_size)):
-        saver.save_chunk(chunk, position)
-        position += len(chunk)
-        if progress is not None:
-            progress(len(chunk))
-        if run.stopped_early is not None:
-            break
+    """Normalize the leads as they are read, saving each one as soon as it is decided.
+
+    Once the model pass stops early (budget, deadline, failing model), no more leads are
+    read: those read are finished (saved, or deferred), the rest are left for the next run.
+    `progress` hears of the leads settled, `chunk_size` (default 1,000) at a time and the rest
+    at the end.
+    """
+    saver = _Saver(run, store, now, on_status, statuses, reasons, progress)
+    try:
+        for _record in run.stream(
+            saver.read(leads), on_record=saver.settle, ordered=False, stop_reading=True
+        ):
+            pass
+    finally:
+        saver.close()
 
 
 class _Saver:
@@ -289,6 +295,7 @@ class _Saver:
         on_status: OnStatus | None,
         statuses: dict[str, LeadStatus],
         reasons: dict[str, str],
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         self.run = run
         self.store = store
@@ -296,26 +303,33 @@ class _Saver:
         self.on_status = on_status
         self.statuses = statuses
         self.reasons = reasons
+        self.progress = progress
         self.watched = tuple(run.config.fields_to_normalize)
         self._leads: dict[int, StoredLead] = {}
         self._counts = RunCounts()
+        self._unreported = 0  # leads settled and not yet told to `progress`
 
-    def save_chunk(self, chunk: list[StoredLead], first: int) -> None:
-        """Normalize `chunk` (numbered from `first`) and save each lead as it completes."""
-        self._leads = {first + i: lead for i, lead in enumerate(chunk)}
-        numbered = [(number, lead.item) for number, lead in self._leads.items()]
-        try:
-            self.run.normalize_chunk(numbered, on_record=self._settle)
-        finally:
-            self.run.add(self._counts)
-            self._counts = RunCounts()
+    def read(self, leads: Iterable[StoredLead]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+        """The leads as the run reads them, numbered; each is held until it is settled."""
+        for number, lead in enumerate(leads):
+            self._leads[number] = lead
+            yield number, lead.item
+
+    def close(self) -> None:
+        """Add the saves' figures to the run, and tell `progress` of the last leads."""
+        self.run.add(self._counts)
+        self._counts = RunCounts()
+        if self.progress is not None and self._unreported:
+            self.progress(self._unreported)
+        self._unreported = 0
 
     def _stamp(self) -> RunStamp:
         # Taken at each save: a model that refused forced tool use is asked in JSON text from
         # then on, under another prompt version, and the leads it answers carry that one.
         return RunStamp(prompt_version=self.run.run_version, model_id=self.run.model_id)
 
-    def _settle(self, number: int, result: NormalizedRecord) -> None:
+    def settle(self, number: int, result: NormalizedRecord) -> None:
+        """Save a lead the run just completed (unless it is undecided), and keep its status."""
         lead = self._leads.pop(number)
         status, reason = _save(
             self.store, lead, result, self._stamp(), self.now, self.watched, self.run.stopped_early
@@ -326,6 +340,11 @@ class _Saver:
         self._counts += _count(status, reason)
         if self.on_status is not None:
             self.on_status(lead.lead_id, status)
+        self._unreported += 1
+        every = self.run.normalizer.chunk_size or DEFAULT_CHUNK_SIZE
+        if self.progress is not None and self._unreported >= every:
+            self.progress(self._unreported)
+            self._unreported = 0
 
 
 def _save(

@@ -2,10 +2,10 @@
 
 Rules first: every value goes through its field's post-processors. A value goes to the
 model only when its field's strategy asks for it (`llm`), or (`auto`, the default) when the
-rules were not confident. Those values are deduplicated (`(field, raw value)` once per chunk)
+rules were not confident. Those values are deduplicated (`(field, raw value)` once per run)
 and handed to the model pass (`llm_normalize.dispatch`), which answers from the value cache or
-the model and falls back to the rules, flagged, for what it could not decide. Then each
-record is assembled.
+the model while the rules pass goes on, and falls back to the rules, flagged, for what it
+could not decide. Each record is assembled as soon as its values are decided.
 
 A `Normalizer` keeps no per-run state: each run opens a `NormalizationRun`
 (`llm_normalize.run`), which the scheduled job (`llm_normalize.job`) drives too, and returns
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -62,9 +61,20 @@ __all__ = [
     "Source",
 ]
 
-# Rules outcomes remembered per normalizer (least recently used first out), so a 100k-record
-# file whose free-text fields are mostly distinct keeps memory bounded.
-_MEMO_LIMIT: Final = 65_536
+# Rules results remembered per field (least recently used first out), values of at most
+# _MEMO_MAX_CHARS: memory stays bounded on 100k mostly distinct records, and the repeating
+# values of one field (cities) are not pushed out by the distinct ones of another (addresses).
+_MEMO_LIMIT: Final = 8_192
+_MEMO_MAX_CHARS: Final = 200
+# A value's result, and whether it is not empty (nothing for a model to do with an empty one).
+_Memo = Callable[[str], tuple[FieldResult, bool]]
+
+# Results that do not depend on the field; frozen, so every record shares them. A list or an
+# object where text was expected is unsupported: say so, never guess.
+_EMPTY: Final = FieldResult(None, source="rules", confident=True, reason="empty")
+_UNSUPPORTED: Final = FieldResult(
+    None, source="rules", confident=False, reason="unsupported_type", flags=(FLAG_UNSUPPORTED_TYPE,)
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +84,19 @@ logger = logging.getLogger(__name__)
 @functools.cache
 def _fallback_spec(name: str) -> FieldSpec:
     return FieldSpec(name, kind="free_text", instructions="Tidy this value.", strategy="rules")
+
+
+def _decide(registry: PostProcessorRegistry, name: str, text: str) -> tuple[FieldResult, bool]:
+    """The rules' result for one value of a field, and whether it is not empty."""
+    outcome: Outcome = registry.assess(name, text)
+    result = FieldResult(
+        outcome.value,
+        source="rules",
+        confident=outcome.confident,
+        reason=outcome.reason,
+        flags=() if outcome.confident else (FLAG_NOT_CONFIDENT,),
+    )
+    return result, bool(outcome.value)
 
 
 class Normalizer:
@@ -89,9 +112,11 @@ class Normalizer:
         cache: The value cache (default: an in-memory `LRUCache`; `NullCache()` for none).
         profile: The field specs (default: `COLOMBIAN_LEADS`, with the `direccion` spec of
             the config's `address_style`).
-        concurrency: Model calls in flight at once.
-        requests_per_second: The starting rate of the adaptive limiter (halved on
-            throttling, recovering slowly).
+        concurrency: Model calls in flight at once. Default: sized from the rate and the
+            model's latency as observed (rate x latency, with a quarter more, at most 64).
+        requests_per_second: The service's quota of model calls per second (default 10,
+            Bedrock's default on-demand quota): calls are spaced evenly just under it (no
+            burst), slowed down on throttling and brought back up to it.
         rate_limiter: A limiter of your own, instead of `requests_per_second`.
         retry: How model calls are retried (default: `RetryPolicy()`, 4 attempts, 1-2-4 s).
         budget: A ceiling on tokens or dollars for one run.
@@ -103,7 +128,9 @@ class Normalizer:
             further call is scheduled and the rest falls back to the rules (the report says
             `stopped_early="deadline"`). Each run may add its own (`stop_when=` of `normalize`,
             `run`, ...).
-        chunk_size: Records held at once; dedupe works within a chunk, the cache across them.
+        chunk_size: The most records held at once (read, and not given back yet): the
+            input is read no faster. Default: 1,000, and up to 16,000 while the model waits
+            for values to ask (a slow model at its quota needs that many in flight).
         answer_mode: How the model answers: ``"tool"`` (forced tool use; a model that refuses
             it is switched to JSON text once, see `ModelDispatcher`) or ``"json"`` (JSON in
             text from the start). Default: the `prompt_builder`'s mode, else ``"tool"``.
@@ -128,8 +155,8 @@ class Normalizer:
         cache: ValueCache | None = None,
         *,
         profile: Profile | None = None,
-        concurrency: int = 4,
-        requests_per_second: float = 5.0,
+        concurrency: int | None = None,
+        requests_per_second: float | None = None,
         rate_limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         budget: Budget | None = None,
@@ -138,10 +165,10 @@ class Normalizer:
         guard: Guard | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
         stop_when: Callable[[], bool] | None = None,
-        chunk_size: int = 1000,
+        chunk_size: int | None = None,
         answer_mode: str | None = None,
     ) -> None:
-        if chunk_size < 1:
+        if chunk_size is not None and chunk_size < 1:
             raise ConfigurationError("chunk_size must be at least 1")
         self.config = config or NormalizationConfig()
         self._set_rules(profile, registry, own_prompt=prompt_builder is not None)
@@ -172,7 +199,7 @@ class Normalizer:
             )
         else:
             check_rates(concurrency, requests_per_second)  # the same settings, checked alike
-        self._assess = functools.lru_cache(maxsize=_MEMO_LIMIT)(self.registry.assess)
+        self._forget_rules()
         self._last_report: RunReport | None = None
         self._lock = threading.Lock()
 
@@ -287,11 +314,8 @@ class Normalizer:
     ) -> tuple[list[NormalizedRecord], RunReport]:
         """Like `normalize`, and return the run's report too (safe with concurrent runs)."""
         run = self.start(stop_when=stop_when, columns=columns)
-        results: list[NormalizedRecord] = []
-        numbered = enumerate(records)
         with run.failing():
-            while chunk := list(itertools.islice(numbered, self.chunk_size)):
-                results.extend(run.normalize_chunk(chunk))
+            results = list(run.stream(enumerate(records)))
         return results, run.finish()
 
     def iter_normalize(
@@ -301,15 +325,15 @@ class Normalizer:
         stop_when: Callable[[], bool] | None = None,
         columns: Mapping[str, str] | None = None,
     ) -> Iterator[NormalizedRecord]:
-        """Like `normalize`, a chunk at a time, for inputs too large to hold in memory.
+        """Like `normalize`, streamed, for inputs too large to hold in memory.
 
+        Records come out in input order, each as soon as it and those before it are
+        decided; at most `chunk_size` records are held at once (see the argument).
         `last_report` is set when the iterator is exhausted.
         """
         run = self.start(stop_when=stop_when, columns=columns)
-        numbered = enumerate(records)
         with run.failing():
-            while chunk := list(itertools.islice(numbered, self.chunk_size)):
-                yield from run.normalize_chunk(chunk)
+            yield from run.stream(enumerate(records))
         run.finish()
 
     def run(
@@ -406,7 +430,7 @@ class Normalizer:
         model_id: str | None = None,
         columns: Mapping[str, str] | None = None,
     ) -> NormalizationRun:
-        """Open one run: normalize chunks with `NormalizationRun.normalize_chunk`, then `finish`.
+        """Open one run: normalize records with `NormalizationRun.stream`, then `finish`.
 
         Args:
             config: This run's settings (default: the normalizer's), e.g. with a stored
@@ -437,7 +461,9 @@ class Normalizer:
         deadline = Deadline.combine(self.stop_when, stop_when)
         dispatcher = self._dispatcher_for(model_id)
         model = (
-            dispatcher.start(deadline, fields=self._model_fields(config))
+            dispatcher.start(
+                deadline, fields=self._model_fields(config), batch_size=config.batch_size
+            )
             if dispatcher is not None
             else None
         )
@@ -485,9 +511,7 @@ class Normalizer:
                     dispatcher.registry = restyled.registry
                     dispatcher.prompt_builder = PromptBuilder(restyled.profile)
                     restyled.dispatcher = dispatcher
-                restyled._assess = functools.lru_cache(maxsize=_MEMO_LIMIT)(
-                    restyled.registry.assess
-                )
+                restyled._forget_rules()
                 restyled._styles = {}
                 restyled._origin = self
                 self._styles[style] = restyled
@@ -514,34 +538,42 @@ class Normalizer:
 
     # -- the rules pass --------------------------------------------------------------------
 
+    def _forget_rules(self) -> None:
+        """Start the memos of the rules pass afresh (for a new profile or registry)."""
+        self._specs: dict[str, FieldSpec] = {}  # by field name as the config spells it
+        self._memos: dict[str, _Memo] = {}
+
     def _spec(self, name: str) -> FieldSpec:
-        return self.profile[name] if name in self.profile else _fallback_spec(name)
+        spec = self._specs.get(name)
+        if spec is None:
+            spec = self.profile[name] if name in self.profile else _fallback_spec(name)
+            self._specs[name] = spec
+        return spec
+
+    def _memo(self, name: str) -> _Memo:
+        """The memo of a field's rules results, made on first use."""
+        memo = self._memos.get(name)
+        if memo is None:
+            # The registry, not `self`, goes into the memo: no reference cycle to collect.
+            decide = functools.partial(_decide, self.registry, name)
+            memo = self._memos.setdefault(name, functools.lru_cache(maxsize=_MEMO_LIMIT)(decide))
+        return memo
 
     def _rules(self, name: str, raw: Any) -> tuple[FieldResult, str | None]:
         """The rules' result for one value, and the text to show a model (None: nothing to ask)."""
-        if raw is None:
-            return FieldResult(None, source="rules", confident=True, reason="empty"), None
-        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            # A list or an object where text was expected: say so, never guess.
-            result = FieldResult(
-                None,
-                source="rules",
-                confident=False,
-                reason="unsupported_type",
-                flags=(FLAG_UNSUPPORTED_TYPE,),
-            )
-            return result, None
-        text = raw if isinstance(raw, str) else str(raw)
-        outcome: Outcome = self._assess(name, text)
-        result = FieldResult(
-            outcome.value,
-            source="rules",
-            confident=outcome.confident,
-            reason=outcome.reason,
-            flags=() if outcome.confident else (FLAG_NOT_CONFIDENT,),
-        )
-        # Nothing for a model to do with an empty value.
-        return result, (text if outcome.value else None)
+        if isinstance(raw, str):
+            text = raw
+        elif raw is None:
+            return _EMPTY, None
+        elif isinstance(raw, bool) or not isinstance(raw, int | float):
+            return _UNSUPPORTED, None
+        else:
+            text = str(raw)
+        if len(text) > _MEMO_MAX_CHARS:
+            result, filled = _decide(self.registry, name, text)
+        else:
+            result, filled = self._memo(name)(text)
+        return result, (text if filled else None)
 
     def _wants_model(self, spec: FieldSpec, rules: FieldResult) -> bool:
         """Whether the model should decide a value the rules made `rules` of."""

@@ -1,19 +1,28 @@
-"""`NormalizationRun`: one run of a `Normalizer`, chunk by chunk.
+"""`NormalizationRun`: one run of a `Normalizer`, streamed record by record.
 
-A run holds its settings, its model pass and its figures. `normalize_chunk` runs the rules
-pass over a chunk of records, hands the values the model must decide to the model pass
-(`llm_normalize.model_pass`), and assembles each record as soon as every value it waits on
-is decided, so the scheduled job can save finished records before the chunk ends.
+A run holds its settings, its model pass and its figures. `NormalizationRun.stream` reads
+`(position, record)` pairs and runs the rules pass on each as it comes; the values the model
+must decide go to the run's model pass (`llm_normalize.model_pass`), one queue for the whole
+run, which sends full batches while the rules pass goes on. Each record is given back as soon
+as every value it waits on is decided: in input order (`normalize`, `iter_normalize`), or as
+they complete (the scheduled job, which saves each lead at once).
+
+Memory is bounded by the records held (read and not given back yet): at most the
+normalizer's `chunk_size` when it was given one; by default, `DEFAULT_CHUNK_SIZE`, and past
+that only while the model pass wants more values to keep its calls busy, up to `READ_AHEAD`
+times as many. When the run may read no more, it waits for calls to come back; the model pass
+closes its groups of values early enough (`ModelPass.span`) that it never waits on itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from llm_normalize._names import field_key
 from llm_normalize.config import NormalizationConfig
@@ -26,16 +35,28 @@ if TYPE_CHECKING:
     # The normalizer opens runs; here it is only a type.
     from llm_normalize.pipeline import Normalizer
 
-__all__ = ["NormalizationRun"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "READ_AHEAD", "NormalizationRun", "OnRecord"]
 
-_Numbered = Sequence[tuple[int, Any]]
+DEFAULT_CHUNK_SIZE: Final = 1000
+"""Records a run holds at once, by default, while its model pass has values enough."""
+
+READ_AHEAD: Final = 16
+"""How many times `DEFAULT_CHUNK_SIZE` records a run may hold while its model wants values."""
+
+OnRecord: TypeAlias = Callable[[int, NormalizedRecord], object]
+"""Called with a record's position and the record as soon as it is complete."""
+
+_Numbered = Iterable[tuple[int, Any]]
+_Results = dict[str, "FieldResult | _Key"]
+_Read = NormalizedRecord | tuple[str, Mapping[str, Any], _Results, dict[Hashable, None]]
 
 
 class NormalizationRun:
     """One run of a `Normalizer`: its settings, its model pass and its figures so far.
 
-    Built by `Normalizer.start`; used by one thread. `normalize_chunk` as often as needed,
-    then `finish` for the report (which also becomes the normalizer's `last_report`).
+    Built by `Normalizer.start`; used by one thread. `stream` (or `normalize_chunk`) as often
+    as needed, then `finish` for the report (which also becomes the normalizer's
+    `last_report`).
     """
 
     def __init__(
@@ -54,6 +75,13 @@ class NormalizationRun:
         self.counts = RunCounts()
         self.started_at = datetime.now(UTC)
         self._started = time.monotonic()
+        self._tally = _Tally()
+        # Records held: at most `_held_most`; past `_held_easily`, only while the model wants.
+        given = normalizer.chunk_size
+        self._held_easily = given or DEFAULT_CHUNK_SIZE
+        self._held_most = given or DEFAULT_CHUNK_SIZE * READ_AHEAD
+        if model is not None:
+            model.span = self._held_most
 
     @property
     def model_id(self) -> str | None:
@@ -93,6 +121,9 @@ class NormalizationRun:
 
     def finish(self, *, enabled: bool = True) -> RunReport:
         """The run's report; it also becomes the normalizer's `last_report`."""
+        self.counts = self.counts + self._tally.take()
+        if self.model is not None:
+            self.counts = self.counts + self.model.drain()
         report = self.counts.freeze(
             model_id=self.model_id,
             prompt_version=self.run_version,
@@ -105,89 +136,94 @@ class NormalizationRun:
         return report
 
     def normalize_chunk(
-        self, chunk: _Numbered, on_record: Callable[[int, NormalizedRecord], None] | None = None
+        self, chunk: Sequence[tuple[int, Any]], on_record: OnRecord | None = None
     ) -> list[NormalizedRecord]:
-        """Normalize `(position, record)` pairs: rules, then the model, then assembly.
+        """Normalize `(position, record)` pairs, all of them before returning, in order.
 
-        `on_record(position, record)` is called with each record as soon as it is complete
-        (the records the rules settle alone first, then the others batch by batch as the
-        model decides them), so a caller can save finished work before the chunk ends. The list returned
-        is in the chunk's order.
+        A `stream` of the chunk: `on_record(position, record)` is called with each record
+        as soon as it is complete, so a caller can save finished work before the chunk ends.
 
         Raises:
             ModelFailedError: The model cannot be used; the records passed to `on_record`
                 before it were complete.
         """
-        pending: list[NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]]] = []
-        questions: dict[Hashable, Question] = {}
-        positions: list[int] = []
-        for position, record in chunk:
-            positions.append(position)
-            pending.append(self._rules_pass(position, record, questions))
-        out: list[NormalizedRecord | None] = [None] * len(pending)
-        decided: dict[Hashable, FieldResult] = {}
+        return list(self.stream(chunk, on_record=on_record))
 
-        def finish(index: int) -> None:
-            record = self._assemble(pending[index], decided)
-            out[index] = record
-            if on_record is not None:
-                on_record(positions[index], record)
+    def stream(
+        self,
+        numbered: _Numbered,
+        *,
+        on_record: OnRecord | None = None,
+        ordered: bool = True,
+        stop_reading: bool = False,
+    ) -> Iterator[NormalizedRecord]:
+        """Normalize `(position, record)` pairs as they come: rules, the model, assembly.
 
+        Yields each record once every value it waits on is decided: in input order, or in
+        the order they complete when `ordered` is false. `on_record(position, record)` is
+        called as each record completes, whatever the order. Memory is bounded by the
+        records held (see the module's docstring); the input is read no faster.
+
+        Args:
+            numbered: The records with their positions (their ids when they have none).
+            on_record: Called with each record as soon as it is complete.
+            ordered: Yield the records in input order (else as they complete).
+            stop_reading: Read no more records once the model pass stopped early (budget,
+                deadline, failing model): what was read is finished, the rest left unread.
+
+        Raises:
+            ModelFailedError: The model cannot be used; the records passed to `on_record`
+                (and yielded) before it were complete.
+        """
+        model = self.model
+        window = _Window(self._tally, on_record, ordered)
+        source = iter(numbered)
+        reading = True
         try:
-            waiting = self._waiting(pending)
-            for index in range(len(pending)):
-                if index not in waiting.unresolved:
-                    finish(index)
-            if questions and self.model is not None:
-                keys = list(questions)
-                counts = RunCounts()
-
-                def on_decided(pairs: Sequence[tuple[int, FieldResult]]) -> None:
-                    for position, result in pairs:
-                        key = keys[position]
-                        decided[key] = result
-                        for index in waiting.resolve(key):
-                            finish(index)
-
-                try:
-                    _, counts = self.model.decide(
-                        list(questions.values()), self.config.batch_size, on_decided
-                    )
-                except ModelFailedError:
-                    counts = self.model.drain()
-                    raise
-                finally:
-                    self.counts = self.counts + counts
+            while reading or window.held:
+                if reading and stop_reading and self.stopped_early is not None:
+                    reading = False
+                elif reading and self._room(window):
+                    item = next(source, None)
+                    if item is None:
+                        reading = False
+                    else:
+                        window.add(item[0], self._rules_pass(window.read, *item))
+                        if model is not None and model.due(window.read - 1):
+                            model.step(window.resolve, record=window.read - 1)
+                else:
+                    assert model is not None  # without a model no record ever waits
+                    # Wait for calls to come back; at the end of the input, send the rest.
+                    model.step(window.resolve, record=window.read - 1, flush=not reading, wait=True)
+                    if window.waiting and not model.undecided:  # never spin on nothing
+                        raise AssertionError("records wait on questions no longer asked")
+                yield from window.emit()
+            if model is not None:
+                model.check_usable()
         finally:
-            done = [record for record in out if record is not None]
-            self.counts = self.counts + _record_counts(done)
-        assert len(done) == len(out)  # every record waited only on questions now decided
-        return done
+            if model is not None:
+                model.close()
 
-    @staticmethod
-    def _waiting(
-        pending: Sequence[NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]]],
-    ) -> _Waiting:
-        waiting = _Waiting()
-        for index, item in enumerate(pending):
-            if isinstance(item, NormalizedRecord):
-                continue
-            for value in item[2].values():
-                if isinstance(value, _Key):
-                    waiting.add(index, value.key)
-        return waiting
+    def _room(self, window: _Window) -> bool:
+        """Whether another record may be read now."""
+        held = window.held
+        if held < self._held_easily:
+            return True
+        model = self.model
+        return model is not None and held < self._held_most and model.wants_more
 
-    def _rules_pass(
-        self, position: int, record: Any, questions: dict[Hashable, Question]
-    ) -> NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]]:
-        """A record's rules results, with a question key where the model must decide."""
+    def _rules_pass(self, number: int, position: int, record: Any) -> _Read:
+        """A record's rules results, with a question key where the model is still deciding.
+
+        `number` counts the records read before this one.
+        """
         if not isinstance(record, Mapping):
             return NormalizedRecord(
                 id=f"#{position}",
                 original=MappingProxyType({}),
                 error=f"expected a mapping, got {type(record).__name__}",
             )
-        normalizer = self.normalizer
+        normalizer, model = self.normalizer, self.model
         original = MappingProxyType(dict(record))
         record_id = original.get(self.config.id_field)
         rid = (
@@ -195,60 +231,27 @@ class NormalizationRun:
             if isinstance(record_id, str | int) and record_id != ""
             else f"#{position}"
         )
-        results: dict[str, Any] = {}
+        results: _Results = {}
+        keys: dict[Hashable, None] = {}
         for name in self.config.fields_to_normalize:
             column = self.columns.get(field_key(name), name) if self.columns else name
             if column not in original:
                 continue
             rules, text = normalizer._rules(name, original[column])
             spec = normalizer._spec(name)
-            if text is None or not normalizer._wants_model(spec, rules):
+            if text is None or model is None or not normalizer._wants_model(spec, rules):
                 results[name] = rules
                 continue
             key = (field_key(name), text)
-            questions.setdefault(key, Question(name, spec, text, rules))
-            results[name] = _Key(key)
-        return rid, original, results
-
-    @staticmethod
-    def _assemble(
-        item: NormalizedRecord | tuple[str, Mapping[str, Any], dict[str, Any]],
-        decided: Mapping[Hashable, FieldResult],
-    ) -> NormalizedRecord:
-        if isinstance(item, NormalizedRecord):
-            return item
-        rid, original, results = item
-        fields = {
-            name: decided[value.key] if isinstance(value, _Key) else value
-            for name, value in results.items()
-        }
-        return NormalizedRecord(id=rid, original=original, fields=fields)
-
-
-class _Waiting:
-    """Which records wait on which questions, and how many each still waits on."""
-
-    __slots__ = ("by_key", "unresolved")
-
-    def __init__(self) -> None:
-        self.by_key: dict[Hashable, list[int]] = {}
-        self.unresolved: dict[int, int] = {}
-
-    def add(self, index: int, key: Hashable) -> None:
-        records = self.by_key.setdefault(key, [])
-        if not records or records[-1] != index:  # a record asking one question twice
-            records.append(index)
-            self.unresolved[index] = self.unresolved.get(index, 0) + 1
-
-    def resolve(self, key: Hashable) -> list[int]:
-        """The records that `key`'s answer completes."""
-        complete = []
-        for index in self.by_key.pop(key, ()):
-            left = self.unresolved[index] - 1
-            self.unresolved[index] = left
-            if left == 0:
-                complete.append(index)
-        return complete
+            answer = model.known(key)
+            if answer is None:
+                answer = model.ask(key, Question(name, spec, text, rules), number)
+            if answer is None:
+                results[name] = _Key(key)
+                keys[key] = None
+            else:
+                results[name] = answer
+        return rid, original, results, keys
 
 
 class _Key:
@@ -260,29 +263,140 @@ class _Key:
         self.key = key
 
 
-def _record_counts(records: Sequence[NormalizedRecord]) -> RunCounts:
-    """The rules-and-assembly figures of some records."""
-    failed = sum(1 for record in records if record.error is not None)
-    fields = changed = not_confident = 0
-    sources: dict[str, int] = {}
-    review: dict[str, int] = {}
-    for record in records:
+class _Held:
+    """A record waiting on questions: what it is made of, and how many questions are left."""
+
+    __slots__ = ("left", "original", "position", "results", "rid")
+
+    def __init__(
+        self, position: int, rid: str, original: Mapping[str, Any], results: _Results, left: int
+    ) -> None:
+        self.position = position
+        self.rid = rid
+        self.original = original
+        self.results = results
+        self.left = left
+
+
+def _assemble(rid: str, original: Mapping[str, Any], results: _Results) -> NormalizedRecord:
+    fields = {name: value for name, value in results.items() if isinstance(value, FieldResult)}
+    assert len(fields) == len(results)  # every question was decided
+    return NormalizedRecord(id=rid, original=original, fields=fields)
+
+
+class _Window:
+    """The records a stream holds: read, and not given back yet."""
+
+    def __init__(self, tally: _Tally, on_record: OnRecord | None, ordered: bool) -> None:
+        self.tally = tally
+        self.on_record = on_record
+        self.ordered = ordered
+        self.read = self.given = 0
+        self.waiting: dict[int, _Held] = {}  # by order of reading
+        self.by_key: dict[Hashable, list[int]] = {}
+        self.behind: dict[int, NormalizedRecord] = {}  # complete, behind a waiting one
+        self.out: deque[NormalizedRecord] = deque()
+        self.next = 0  # ordered: the next record to give back
+
+    @property
+    def held(self) -> int:
+        """Records read and not given back yet."""
+        return self.read - self.given
+
+    def add(self, position: int, item: _Read) -> None:
+        """Hold a record just read; it is complete at once unless it waits on questions."""
+        seq = self.read
+        self.read += 1
+        if isinstance(item, NormalizedRecord):
+            self._complete(seq, position, item)
+            return
+        rid, original, results, keys = item
+        if not keys:
+            self._complete(seq, position, _assemble(rid, original, results))
+            return
+        self.waiting[seq] = _Held(position, rid, original, results, len(keys))
+        for key in keys:
+            self.by_key.setdefault(key, []).append(seq)
+
+    def resolve(self, decided: Sequence[tuple[Hashable, FieldResult]]) -> None:
+        """Fill in decided questions; complete the records that waited on nothing else."""
+        for key, result in decided:
+            for seq in self.by_key.pop(key, ()):
+                held = self.waiting[seq]
+                results = held.results
+                for name, value in results.items():
+                    if isinstance(value, _Key) and value.key == key:
+                        results[name] = result
+                held.left -= 1
+                if held.left == 0:
+                    del self.waiting[seq]
+                    record = _assemble(held.rid, held.original, results)
+                    self._complete(seq, held.position, record)
+
+    def _complete(self, seq: int, position: int, record: NormalizedRecord) -> None:
+        self.tally.add(record)
+        if self.on_record is not None:
+            self.on_record(position, record)
+        if not self.ordered:
+            self.out.append(record)
+            return
+        if seq != self.next:
+            self.behind[seq] = record
+            return
+        self.out.append(record)
+        self.next += 1
+        while self.next in self.behind:
+            self.out.append(self.behind.pop(self.next))
+            self.next += 1
+
+    def emit(self) -> Iterator[NormalizedRecord]:
+        """Give back the records ready to go."""
+        out = self.out
+        while out:
+            self.given += 1
+            yield out.popleft()
+
+
+class _Tally:
+    """The rules-and-assembly figures of the records completed so far."""
+
+    __slots__ = ("changed", "failed", "fields", "not_confident", "records", "review", "sources")
+
+    def __init__(self) -> None:
+        self.records = self.failed = self.fields = self.changed = self.not_confident = 0
+        self.sources: dict[str, int] = {}
+        self.review: dict[str, int] = {}
+
+    def _reset(self) -> None:
+        self.records = self.failed = self.fields = self.changed = self.not_confident = 0
+        self.sources = {}
+        self.review = {}
+
+    def add(self, record: NormalizedRecord) -> None:
+        self.records += 1
         if record.error is not None:
-            continue
-        fields += len(record.fields)
-        changed += len(record.changed)
+            self.failed += 1
+            return
+        self.fields += len(record.fields)
+        self.changed += len(record.changed)
+        sources, review = self.sources, self.review
         for name, result in record.fields.items():
             sources[result.source] = sources.get(result.source, 0) + 1
             if not result.confident:
-                not_confident += 1
+                self.not_confident += 1
                 review[name] = review.get(name, 0) + 1
-    return RunCounts(
-        records_in=len(records),
-        records_failed=failed,
-        records_normalized=len(records) - failed,
-        fields_normalized=fields,
-        fields_changed=changed,
-        values_by_source=dict(sources),
-        not_confident=not_confident,
-        not_confident_by_field=review,
-    )
+
+    def take(self) -> RunCounts:
+        """The figures so far, as `RunCounts`; the tally starts again from zero."""
+        counts = RunCounts(
+            records_in=self.records,
+            records_failed=self.failed,
+            records_normalized=self.records - self.failed,
+            fields_normalized=self.fields,
+            fields_changed=self.changed,
+            values_by_source=dict(self.sources),
+            not_confident=self.not_confident,
+            not_confident_by_field=dict(self.review),
+        )
+        self._reset()
+        return counts

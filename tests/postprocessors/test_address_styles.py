@@ -1,4 +1,6 @@
+import csv
 import doctest
+import itertools
 import json
 import re
 import unicodedata
@@ -31,8 +33,11 @@ from llm_normalize.postprocessors.address import (
 from llm_normalize.postprocessors.address_styles import (
     COMPLEMENT_SPELLINGS,
     STREET_TYPE_SPELLINGS,
+    _styled_piece,
+    _styled_recognised,
     check_address_style,
     read_address,
+    restyle,
 )
 from llm_normalize.postprocessors.base import Outcome, assess
 from llm_normalize.postprocessors.text import clean_text
@@ -45,6 +50,7 @@ from strategies import (
 )
 
 LEADS = Path(__file__).resolve().parents[2] / "examples" / "leads.jsonl"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "address_corpus.tsv"
 STYLES: tuple[AddressStyle, ...] = ("abbreviated", "full", "code")
 
 _DIGIT_RUN = re.compile(r"\d+")
@@ -472,3 +478,70 @@ class TestLeadsSample:
                 continue
             assert verdict.reason == "not_typed", (raw, out)
             assert {"CA", "PI", "BG", "CCV"} & set(out.split()), (raw, out)
+
+
+def corpus_addresses() -> list[str]:
+    with CORPUS.open(encoding="utf-8", newline="") as lines:
+        reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [row["raw"] for row in reader]
+
+
+def read_back(raw: str, style: AddressStyle) -> Outcome:
+    """`assess_address` reading every rendering back, the way it did before issue 16.
+
+    The rendering is parsed again until it reads as itself (three times at most), and the
+    styled value is read back whole; `assess_address` does both for unsure values only.
+    """
+    text = clean_text(raw)
+    if not text:
+        return Outcome("", confident=True, reason="empty")
+    parsed = read_address(text)
+    out = parsed.render()
+    fixed = None
+    for _ in range(3):
+        if clean_text(out) != out:
+            return Outcome(text, confident=False, reason="unstable")
+        again = read_address(out)
+        if again.render() == out:
+            fixed = again
+            break
+        parsed, out = again, again.render()
+    outcome = Outcome(out, confident=parsed.reason == "parsed", reason=parsed.reason)
+    return restyle(outcome, style, reading=fixed, check=True)
+
+
+_ZEROS = str.maketrans("123456789", "000000000")
+
+
+class TestOneParse:
+    """A confident value is parsed once; reading it back would change nothing."""
+
+    def test_corpus_and_sample_as_read_back(self) -> None:
+        """Every corpus and sample address, in every style, is what reading back gives."""
+        for raw in corpus_addresses() + sample_addresses():
+            for style in ADDRESS_STYLES:
+                assert assess_address(raw, style) == read_back(raw, style), (raw, style)
+
+    @given(st.one_of(_texts, messy_addresses.map(lambda pair: pair[0])), _styles)
+    def test_as_read_back(self, raw: str, style: AddressStyle) -> None:
+        """Any value, in any style, is what reading every rendering back gives."""
+        assert assess_address(raw, style) == read_back(raw, style)
+
+    @given(st.one_of(_texts, messy_addresses.map(lambda pair: pair[0])))
+    def test_digits_are_read_by_their_length(self, raw: str) -> None:
+        """Digits as 0s parse as the digits typed: what styling pieces by shape relies on."""
+        text = clean_text(raw)
+        parsed = read_address(text)
+        shaped = read_address(text.translate(_ZEROS))
+        assert shaped.render() == parsed.render().translate(_ZEROS)
+        assert shaped.reason == parsed.reason
+
+    def test_pieces_styled_by_their_shape(self) -> None:
+        """A piece styled by its shape, its digits put back, is the piece styled as it is."""
+        for raw in corpus_addresses() + sample_addresses():
+            for piece in read_address(clean_text(raw)).pieces:
+                if not piece.recognised:
+                    continue
+                for style, first, last in itertools.product(STYLES, (True, False), (True, False)):
+                    direct = _styled_recognised.__wrapped__(piece.text, style, first, last)
+                    assert _styled_piece(piece, style, first=first, last=last) == direct

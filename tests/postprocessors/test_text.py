@@ -2,9 +2,14 @@ import unicodedata
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from llm_normalize.postprocessors.base import Outcome
 from llm_normalize.postprocessors.text import (
+    _ftfy,
+    _repair,
+    _settled,
+    _unescape_entities,
     assess_name,
     capitalize_words,
     clean_text,
@@ -13,6 +18,9 @@ from llm_normalize.postprocessors.text import (
     recase,
 )
 from strategies import any_text, form_text, text_or_form
+
+# Printable ASCII and the characters `_settled` lets through, with a mojibake piece ("Ã").
+_SETTLED_ALPHABET = "".join(map(chr, range(0x20, 0x7F))) + "áéíóúüñÁÉÍÓÚÜÑ°ºÃ"
 
 
 def letters(text: str) -> str:
@@ -87,6 +95,50 @@ class TestCleanText:
     def test_digits_survive(self, text: str) -> None:
         """Every decimal digit typed is still there, in order."""
         assert decimals(clean_text(text)) == decimals(text)
+
+
+class TestSettledText:
+    """Text that cannot hold mojibake skips ftfy (most values); nothing else changes."""
+
+    @given(st.text(alphabet=_SETTLED_ALPHABET, max_size=40))
+    def test_ftfy_would_leave_it_alone(self, text: str) -> None:
+        """What cleaning does not hand to ftfy, ftfy returns unchanged (checked against ftfy)."""
+        fix, _ = _ftfy()
+        if _settled(text):
+            assert fix(text) == text
+            assert _repair(text) == " ".join(text.split())
+
+    @pytest.mark.parametrize(
+        ("text", "settled"),
+        [
+            ("Cra. 15 # 100 - 25", True),
+            ("GÓMEZ PEÑA", True),
+            ("N° 5", True),
+            ("Bogot\u00c3\u00a1", False),  # mojibake: "Ã" is no letter of `_INERT`
+            ("éÁ", False),  # in `_INERT`, but ftfy's detector reads it as mojibake
+            ("juan\tcarlos", False),  # a tab: not printable
+            ("Mar\u200bía", False),
+        ],
+    )
+    def test_what_is_settled(self, text: str, settled: bool) -> None:
+        """Printable ASCII, and Spanish letters ftfy does not suspect, are settled."""
+        assert _settled(text) is settled
+
+    @given(st.text(alphabet=_SETTLED_ALPHABET + "\t&;\u200b", max_size=40))
+    def test_same_as_the_full_repair(self, text: str) -> None:
+        """Cleaning gives what the full repair (ftfy and filters, every pass) gives."""
+        expected = text
+        for _ in range(8):
+            repaired = _repair(_unescape_entities(expected))
+            if repaired == expected:
+                break
+            expected = repaired
+        assert clean_text(text) == expected
+
+    def test_mojibake_is_still_repaired(self) -> None:
+        """Non-ASCII text that may be mojibake still goes through ftfy."""
+        assert clean_text("Bogot\u00c3\u00a1 D.C.") == "Bogotá D.C."
+        assert clean_text("PEÃ‘A") == "PEÑA"
 
 
 class TestHtmlEntities:

@@ -65,8 +65,7 @@ __all__ = [
     "normalize_address",
 ]
 
-# The grammar is designed so that parsing a rendering gives the same rendering; the check
-# after rendering is a safety net that the property tests never see used.
+# Readings of an unsure value, at most, before its rendering is taken as it is.
 _MAX_PASSES: Final = 3
 
 
@@ -110,20 +109,40 @@ def assess_address(value: str, style: AddressStyle = DEFAULT_ADDRESS_STYLE) -> O
         return Outcome("", confident=True, reason="empty")
     parsed = read_address(text)
     out = parsed.render()
-    fixed: Parse | None = None  # the reading of `out` itself, once it reads back as itself
-    for _ in range(_MAX_PASSES):
-        if clean_text(out) != out:
+    reading: Parse | None = parsed  # the parse that `out` is the rendering of
+    if parsed.reason != "parsed":
+        settled = _settle(parsed, out)
+        if settled is None:
             # Recasing made the text look like mojibake to ftfy ("í°" recased is "Í°", which
             # ftfy reads as "Ͱ"): keep the cleaned value as typed rather than change a letter.
             return Outcome(text, confident=False, reason="unstable")
+        parsed, out, reading = settled
+    elif clean_text(out) != out:
+        return Outcome(text, confident=False, reason="unstable")
+    outcome = Outcome(out, confident=parsed.reason == "parsed", reason=parsed.reason)
+    return restyle(outcome, style, reading=reading)
+
+
+def _settle(parsed: Parse, out: str) -> tuple[Parse, str, Parse | None] | None:
+    """Read an unsure rendering back until it reads as itself.
+
+    A confident reading (a street, a whole plate, known complements) renders as a fixed
+    point of the grammar, which the property tests check, so it is parsed once. An unsure
+    one may hold words that read otherwise once tidied ("Av. Cra. P # 12.P" is "Av. Cra.
+    Piso 12.P"), so it is read again, at most `_MAX_PASSES` times.
+
+    Returns:
+        The reading, its rendering, and the parse of that rendering when it reads as itself
+        (else `None`); `None` instead of all three when cleaning would change a rendering.
+    """
+    for _ in range(_MAX_PASSES):
+        if clean_text(out) != out:
+            return None
         again = read_address(out)
         if again.render() == out:
-            fixed = again
-            break
+            return parsed, out, again
         parsed, out = again, again.render()
-    confident = parsed.reason == "parsed"
-    outcome = Outcome(out, confident=confident, reason=parsed.reason)
-    return restyle(outcome, style, reading=fixed)
+    return parsed, out, None
 
 
 def normalize_address(value: str, style: AddressStyle = DEFAULT_ADDRESS_STYLE) -> str:

@@ -235,7 +235,15 @@ _MAX_CONFIDENT_WORDS: Final = 6
 _MIN_FUZZY_LENGTH: Final = 5
 _FUZZY_CUTOFF: Final = 85.0
 
-_LABEL_KEYS: Final = {fold(label): index for index, label in enumerate(EDUCATION_LEVELS)}
+
+@functools.cache
+def _label_keys() -> dict[str, int]:
+    """The `fold` key of each label, and its index.
+
+    Made on first use: folding "Técnico" loads ftfy, which `import llm_normalize` must not.
+    """
+    return {fold(label): index for index, label in enumerate(EDUCATION_LEVELS)}
+
 
 # Words that are neither keywords nor typos of one: never matched fuzzily.
 _NOT_FUZZY: Final = frozenset(
@@ -443,8 +451,9 @@ def assess_education_level(value: str) -> Outcome:
     if not text:
         return Outcome("", confident=True, reason="empty")
     key = fold(text)
-    if key in _LABEL_KEYS:
-        return Outcome(EDUCATION_LEVELS[_LABEL_KEYS[key]], confident=True, reason="known")
+    label_keys = _label_keys()
+    if key in label_keys:
+        return Outcome(EDUCATION_LEVELS[label_keys[key]], confident=True, reason="known")
     if key in _WHOLE_VALUES:
         return Outcome(EDUCATION_LEVELS[_WHOLE_VALUES[key]], confident=True, reason="alias")
     words = key.split()
@@ -498,7 +507,7 @@ def supported_education_levels(value: str) -> tuple[str, ...]:
     if outcome.value in EDUCATION_LEVELS:
         levels.add(EDUCATION_LEVELS.index(outcome.value))
     key = fold(value)
-    if key and key not in _LABEL_KEYS and key not in _WHOLE_VALUES:
+    if key and key not in _label_keys() and key not in _WHOLE_VALUES:
         words = key.split()
         scan = _Scan(words)
         named = set(scan.kinds) | _stem_levels(words)

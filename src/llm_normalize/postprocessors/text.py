@@ -13,10 +13,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
-
-import ftfy
 
 from llm_normalize.postprocessors.base import Outcome, assessed_by
 from llm_normalize.postprocessors.spanish import NAME_ARTICLES, NAME_PARTICLES, plain
@@ -31,10 +29,28 @@ __all__ = [
     "stable",
 ]
 
-# ftfy repairs mojibake ("BogotÃ¡" -> "Bogotá"), ligatures, full-width forms and curly quotes.
-# Its HTML unescaping stays off: it would decode one layer per call ("&amp;amp;" never
-# settles) and numeric references too; `_unescape_entities` does it instead.
-_FTFY_CONFIG: Final = ftfy.TextFixerConfig(unescape_html=False, explain=False)
+
+@functools.cache
+def _ftfy() -> tuple[Callable[[str], str], Callable[[str], bool]]:
+    """The repair of ftfy in this module's settings, and its mojibake detector, on first use.
+
+    ftfy repairs mojibake ("BogotÃ¡" -> "Bogotá"), ligatures, full-width forms and curly
+    quotes. Its HTML unescaping stays off: it would decode one layer per call ("&amp;amp;"
+    never settles) and numeric references too; `_unescape_entities` does it instead.
+    Imported here rather than at the top, and configured once: it costs tens of
+    milliseconds at import, and most values (see `_settled`) never need it.
+    """
+    import ftfy
+    from ftfy.badness import is_bad
+
+    config = ftfy.TextFixerConfig(unescape_html=False, explain=False)
+    fix_text = ftfy.fix_text
+
+    def fix(text: str) -> str:
+        return fix_text(text, config)
+
+    return fix, is_bad
+
 
 # A named HTML character reference with its semicolon: "&aacute;", "&ntilde;", "&amp;".
 # Only names of letters: "&frac12;" and numeric references ("&#241;") would turn typed
@@ -118,10 +134,35 @@ def _unescape_entities(text: str) -> str:
     return text
 
 
+# Printable ASCII, the accented letters of Spanish and the signs of "N°" and "Nº": characters
+# that none of ftfy's fixers touches (ligatures, wide forms, quotes, controls and line breaks
+# are all outside them), that are in NFC, and that no filter below removes.
+_INERT: Final = re.compile("[\x20-\x7eáéíóúüñÁÉÍÓÚÜÑ°º]*")
+
+
+def _settled(text: str) -> bool:
+    """Whether cleaning has nothing to do on `text` but collapse its spaces.
+
+    True for printable ASCII, which cannot hold mojibake (nearly every address, phone and
+    e-mail), and for text of `_INERT` characters that ftfy's own detector does not read as
+    mojibake: ftfy would return either unchanged, so it is not called.
+    """
+    if text.isascii():
+        return text.isprintable()
+    return _INERT.fullmatch(text) is not None and not _ftfy()[1](text)
+
+
 def _clean_once(text: str) -> str:
     text = _unescape_entities(text)
+    if _settled(text):
+        return " ".join(text.split())
+    return _repair(text)
+
+
+def _repair(text: str) -> str:
+    """Repair mojibake, drop controls and format characters, collapse spaces, compose."""
     # ftfy first: a soft hyphen (U+00AD, a format character) is half of the mojibake of "í".
-    fixed = ftfy.fix_text(text, _FTFY_CONFIG)
+    fixed = _ftfy()[0](text)
     if fixed != text and _suspect_repair(text, fixed):
         fixed = text
     kept = "".join(
@@ -153,6 +194,10 @@ def clean_text(value: str | None) -> str:
     """
     if not value:
         return ""
+    if "&" not in value and _settled(value):
+        # Most values: no reference to decode and nothing ftfy could repair, so one pass of
+        # whitespace collapsing is the fixed point the loop below would reach.
+        return " ".join(value.split())
     text = value
     for _ in range(_MAX_CLEAN_PASSES):
         cleaned = _clean_once(text)
