@@ -352,8 +352,9 @@ class Normalizer:
         config; does nothing if it says `enabled: false`, and calls the model its `modelId`
         names, if any. Then streams the leads whose `normalizedAt` is missing or older than
         the TTL (all of them with `force`), at most `limit` (default: `max_leads_per_run`),
-        normalizes them a chunk at a time, and saves each lead conditionally: a lead changed
-        or deleted since it was read is skipped and counted, never overwritten. Originals are
+        normalizes them as they stream, and saves each lead as soon as it is decided,
+        conditionally: a lead changed or deleted since it was read is skipped and counted,
+        never overwritten. Originals are
         never written. See `llm_normalize.job.run_job`, which also says what became of each
         lead.
 

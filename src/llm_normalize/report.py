@@ -48,7 +48,7 @@ class RunReport(BaseModel):
         retries: Calls repeated after a retryable error.
         throttled: Calls refused by the service's rate limit.
         truncated_batches: Answers cut off at max_tokens whose batch was split and sent again.
-        cache_hits: Distinct values answered by the value cache (per chunk of records).
+        cache_hits: Distinct values answered by the value cache (once per run each).
         input_tokens: Input tokens of every call, failed ones included.
         output_tokens: Output tokens of every call, failed ones included.
         estimated_cost_usd: Estimated cost from the price table (`None`: unknown model).

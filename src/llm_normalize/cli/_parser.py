@@ -328,10 +328,15 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         "(--backend openai), or JSON in text from the start",
     )
     model.add_argument(
-        "--concurrency", type=int, default=4, help="model calls in flight (default 4)"
+        "--concurrency",
+        type=int,
+        help="model calls in flight (default: automatic, from the quota and the model's latency)",
     )
     model.add_argument(
-        "--rps", type=float, default=5.0, help="starting requests per second (default 5, adaptive)"
+        "--rps",
+        type=float,
+        help="the service's quota in requests per second (default 10, Bedrock's); calls are "
+        "spaced just under it and slowed down when throttled",
     )
     model.add_argument(
         "--max-tokens", type=int, help="stop calling the model past this many tokens"
