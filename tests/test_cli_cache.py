@@ -83,13 +83,6 @@ def normalize(
 class TestConsoleScript:
     """The issue's done-means, run as a user runs it: two runs over the same file."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "answers the guard refuses are not cached (dispatch.judge), so the sample's 2 "
-            "refused values go to the model on every run; passes once rejections are cached"
-        ),
-    )
     def test_second_run_of_the_sample_makes_no_model_call(self, tmp_path: Path) -> None:
         env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
         for name in ("first", "second"):

@@ -222,7 +222,7 @@ class TestOneQueue:
 
 class TestRunMemo:
     def test_rejected_answers_are_not_asked_again_in_the_run(self) -> None:
-        """A value whose answer the guard refused keeps its outcome for the rest of the run."""
+        """A refused answer keeps its outcome for the run, and is cached for the next runs."""
 
         def liar(request: ModelRequest) -> str:
             items = [{"id": item.id, "value": "Bancolombia"} for item in request.items]
@@ -237,8 +237,10 @@ class TestRunMemo:
         assert {r.fields["empresa"] for r in records} == {records[0].fields["empresa"]}
         assert "guard_rejected" in records[0].flags["empresa"]
         assert report.guard_rejections
-        normalizer.normalize(leads[:3])  # the next run asks again
-        assert backend.calls == 2
+        again = normalizer.normalize(leads[:3])  # the refusal is cached: not asked again
+        assert backend.calls == 1
+        assert "guard_rejected" in again[0].flags["empresa"]
+        assert again[0].fields["empresa"] == records[0].fields["empresa"]
 
     def test_failed_values_are_not_asked_again_in_the_run(self) -> None:
         """A value whose call failed after its retries keeps its outcome; the next run asks."""

@@ -39,7 +39,7 @@ from typing import Any, Final
 
 from llm_normalize.backends.base import Backend
 from llm_normalize.backends.retry import RetryingBackend, RetryPolicy
-from llm_normalize.caches import ValueCache, cache_key
+from llm_normalize.caches import ValueCache, cache_key, rejection_key
 from llm_normalize.deadline import StopWhen, time_left
 from llm_normalize.exceptions import (
     BackendError,
@@ -459,14 +459,18 @@ class ModelDispatcher:
         """The result of one answer, and the guard's reason when it refused it.
 
         An accepted answer is cached under the prompt version of `answer_mode`, the mode it
-        was given in (default: the current one).
+        was given in (default: the current one); a refused one is cached as refused, with the
+        guard's reason, under `rejection_key`, so that later runs do not ask again.
         """
         verdict = self.guard.check(question.spec, question.raw, answer, rules=question.rules)
+        version = self.cache_version_for(answer_mode or self.answer_mode)
         if not verdict.ok:
             reason = verdict.reason or "rejected"
+            # Remembered too: at temperature 0 the same prompt would bring the same answer
+            # back, to be refused again. A rollback of the version purges it with the rest.
+            self.cache.set(rejection_key(question.name, question.raw, version), reason)
             return fallback(question, FLAG_GUARD_REJECTED, f"guard:{verdict.reason}"), reason
         value = self.registry.apply(question.name, answer) or ""
-        version = self.cache_version_for(answer_mode or self.answer_mode)
         self.cache.set(cache_key(question.name, question.raw, version), value)
         return FieldResult(value, source="llm", confident=True), None
 

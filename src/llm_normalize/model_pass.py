@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
 from llm_normalize._names import field_key
-from llm_normalize.caches import cache_key
+from llm_normalize.caches import cache_key, get_many, rejection_key
 from llm_normalize.deadline import Deadline, StopWhen, time_left
 from llm_normalize.exceptions import BackendError, DeadlineExceededError, ModelFailedError
 from llm_normalize.fields import FieldSpec
@@ -61,7 +61,12 @@ from llm_normalize.messages import ModelRequest, Usage
 from llm_normalize.parsing import ParsedAnswer
 from llm_normalize.pricing import estimate_cost
 from llm_normalize.prompt import Item
-from llm_normalize.records import FLAG_MODEL_FAILED, FLAG_NOT_SENT, FieldResult
+from llm_normalize.records import (
+    FLAG_GUARD_REJECTED,
+    FLAG_MODEL_FAILED,
+    FLAG_NOT_SENT,
+    FieldResult,
+)
 from llm_normalize.report import RunCounts
 
 if TYPE_CHECKING:
@@ -257,13 +262,9 @@ class ModelPass:
         result = self.known(key)
         if result is not None or key in self._questions:
             return result
-        dispatcher = self.dispatcher
-        cached = dispatcher.cache.get(
-            cache_key(question.name, question.raw, dispatcher.cache_version)
-        )
-        if cached is not None:
+        result = self._from_cache(question)
+        if result is not None:
             self._cache_hits += 1
-            result = FieldResult(cached, source="cache", confident=True)
         elif self.stopped_early is not None:
             self._not_sent += 1
             result = fallback(question, FLAG_NOT_SENT, "not_sent")
@@ -273,6 +274,21 @@ class ModelPass:
             return None
         self._remember(key, result)
         return result
+
+    def _from_cache(self, question: Question) -> FieldResult | None:
+        """The cached outcome of `question`: an accepted answer, or a remembered refusal.
+
+        Both keys go in one look-up (one request for a remote cache).
+        """
+        version = self.dispatcher.cache_version
+        accepted = cache_key(question.name, question.raw, version)
+        refused = rejection_key(question.name, question.raw, version)
+        found = get_many(self.dispatcher.cache, [accepted, refused])
+        if accepted in found:
+            return FieldResult(found[accepted], source="cache", confident=True)
+        if refused in found:
+            return fallback(question, FLAG_GUARD_REJECTED, f"guard:{found[refused]}")
+        return None
 
     def _remember(self, key: Hashable, result: FieldResult) -> None:
         memo = self._memo

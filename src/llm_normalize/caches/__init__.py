@@ -27,6 +27,7 @@ from llm_normalize.caches.base import (
     get_many,
     hash_cache_key,
     matches_prompt_version,
+    rejection_key,
     set_many,
 )
 from llm_normalize.caches.memory import LRUCache, NullCache
@@ -44,5 +45,6 @@ __all__ = [
     "get_many",
     "hash_cache_key",
     "matches_prompt_version",
+    "rejection_key",
     "set_many",
 ]

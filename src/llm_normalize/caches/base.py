@@ -27,12 +27,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from typing import Protocol, TypeAlias, runtime_checkable
+from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 from llm_normalize._names import field_key
 from llm_normalize.exceptions import ConfigurationError
 
 __all__ = [
+    "REJECTED_SUFFIX",
     "BatchedCache",
     "CacheKey",
     "PurgeableCache",
@@ -42,6 +43,7 @@ __all__ = [
     "get_many",
     "hash_cache_key",
     "matches_prompt_version",
+    "rejection_key",
     "set_many",
 ]
 
@@ -60,6 +62,23 @@ def cache_key(field: str, raw: str, prompt_version: str) -> CacheKey:
         ('niveleducativo', 'bachiller', '0123456789ab')
     """
     return (field_key(field), raw, prompt_version)
+
+
+REJECTED_SUFFIX: Final = "#rejected"
+"""Ends the version of a cache entry that remembers a refused answer (see `rejection_key`)."""
+
+
+def rejection_key(field: str, raw: str, cache_version: str) -> CacheKey:
+    """The cache key under which the guard's refusal of an answer is remembered.
+
+    Its value is the guard's reason. Its version is the answer's plus `REJECTED_SUFFIX`
+    (``"<prompt version>@<model>#rejected"``), so purging the prompt version purges it too.
+
+    Examples:
+        >>> rejection_key("empresa", "rappi", "0123456789ab@model")
+        ('empresa', 'rappi', '0123456789ab@model#rejected')
+    """
+    return cache_key(field, raw, f"{cache_version}{REJECTED_SUFFIX}")
 
 
 @runtime_checkable
