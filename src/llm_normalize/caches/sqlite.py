@@ -47,11 +47,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, Final
 
+from llm_normalize._sqlite_files import connect_target, encodable, use_wal
 from llm_normalize.caches.base import CacheKey, check_prompt_version, hash_cache_key
-from llm_normalize.exceptions import ConfigurationError, StorageError, StoreNotFoundError
+from llm_normalize.exceptions import ConfigurationError, StorageError
 
 __all__ = ["SQLiteValueCache"]
 
@@ -59,8 +59,6 @@ logger = logging.getLogger(__name__)
 
 _COLUMNS: Final = ("cache_key", "field", "prompt_version", "value", "written_at")
 _TABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-_MEMORY: Final = ":memory:"
-_PRIVATE_MODE: Final = 0o600
 # Well under SQLite's smallest limit of bound parameters per statement (999 before 3.32).
 _IN_CHUNK: Final = 500
 # The messages of sqlite3's OperationalError when another connection holds the write lock.
@@ -212,7 +210,7 @@ class SQLiteValueCache:
         rows = [
             (hash_cache_key(key), key[0], key[2], value, now)
             for key, value in items.items()
-            if _encodable(value)
+            if encodable(value)
         ]
         if not rows:
             return
@@ -265,45 +263,21 @@ class SQLiteValueCache:
     # -- the file --------------------------------------------------------------------------
 
     def _open(self, timeout_s: float, *, create: bool) -> sqlite3.Connection:
-        target, uri = self._path, False
-        if self._path not in (_MEMORY, ""):
-            if create:
-                self._create_private_file()
-            elif not os.path.exists(self._path):
-                raise StoreNotFoundError(
-                    f"SQLite file {self._path!r} does not exist; check the path, or pass "
-                    "create=True to start a cache file"
-                )
-            else:
-                # mode=rw never creates the file, even if it vanished since the check.
-                target, uri = f"{Path(os.path.abspath(self._path)).as_uri()}?mode=rw", True
+        target, uri = connect_target(
+            self._path, create=create, what="SQLite value cache", missing="start a cache file"
+        )
         with self._errors_as("open"):
             conn = sqlite3.connect(
                 target, timeout=timeout_s, isolation_level=None, check_same_thread=False, uri=uri
             )
         try:
             with self._errors_as("open"):
-                conn.execute("PRAGMA journal_mode=WAL")
-                # Safe with WAL: a power cut may lose the last commits, never corrupt the file.
-                conn.execute("PRAGMA synchronous=NORMAL")
+                use_wal(conn)
             self._create_schema(conn)
         except BaseException:
             conn.close()
             raise
         return conn
-
-    def _create_private_file(self) -> None:
-        """Create a missing file 0600 with its directories (SQLite would make it 0644)."""
-        try:
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_MODE)
-        except FileExistsError:
-            return  # the user's file (or a directory, which connect reports): mode unchanged
-        except OSError as exc:
-            raise StorageError(
-                f"SQLite value cache {self._path!r}: cannot create the file: {exc.strerror}"
-            ) from exc
-        os.close(fd)
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
         with self._lock, self._errors_as("create the table"):
@@ -413,11 +387,3 @@ def _text(raw: object) -> str | None:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
+from llm_normalize._sqlite_files import encodable
 from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.stores.base import LEAD_ID, NORMALIZED_AT, UPDATED_AT
 
@@ -74,7 +75,7 @@ def lead_id_of(item: object, position: int) -> str:
     lead_id = item.get(LEAD_ID)
     if not isinstance(lead_id, str) or not lead_id:
         raise ConfigurationError(f"item {position} has no {LEAD_ID} (a non-empty string)")
-    if not _encodable(lead_id):
+    if not encodable(lead_id):
         raise ConfigurationError(f"item {position} has a {LEAD_ID} that is not valid unicode")
     return lead_id
 
@@ -122,7 +123,7 @@ def dumps(item: Mapping[str, Any], what: str) -> str:
         raise ConfigurationError(
             f"{what} holds a value JSON cannot carry ({type(exc).__name__})"
         ) from exc
-    if not _encodable(text):
+    if not encodable(text):
         # A lone surrogate cannot be stored as UTF-8; \u escapes carry it and load back equal.
         text = json.dumps(item, ensure_ascii=True, allow_nan=False, default=_json_default)
     return text
@@ -136,11 +137,3 @@ def _json_default(value: object) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value)
     raise TypeError(type(value).__name__)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -60,9 +60,9 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, Final
 
+from llm_normalize._sqlite_files import connect_target, describe_file, use_wal
 from llm_normalize.config import CONFIG_ID
 from llm_normalize.exceptions import ConfigurationError, StorageError, StoreNotFoundError
 from llm_normalize.stores._sqlite_rows import (
@@ -89,8 +89,6 @@ logger = logging.getLogger(__name__)
 _CONFIG_TABLE: Final = "config"
 _LEAD_COLUMNS: Final = ("lead_id", "item", "normalized_at", "updated_at")
 _TABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-_MEMORY: Final = ":memory:"
-_PRIVATE_MODE: Final = 0o600
 # sqlite3 raises this when a TEXT value is not UTF-8, and quotes the whole value after it.
 _DECODE_ERROR: Final = "Could not decode"
 
@@ -180,24 +178,9 @@ class SQLiteLeadStore:
             return tuple(self._unreadable)
 
     def _open(self, timeout_s: float, *, create: bool) -> sqlite3.Connection:
-        target, uri = self._path, False
-        if self._path not in (_MEMORY, ""):
-            if create:
-                try:
-                    Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StorageError(
-                        f"SQLite store {self._path!r}: cannot create its directory: {exc.strerror}"
-                    ) from exc
-                self._create_private_file()
-            else:
-                if not os.path.exists(self._path):
-                    raise StoreNotFoundError(
-                        f"{describe_file(self._path)} does not exist; "
-                        "check the path, or pass create=True to start an empty store"
-                    )
-                # mode=rw never creates the file, even if it vanished since the check.
-                target, uri = f"{Path(os.path.abspath(self._path)).as_uri()}?mode=rw", True
+        target, uri = connect_target(
+            self._path, create=create, what="SQLite store", missing="start an empty store"
+        )
         with self._errors("open"):
             # isolation_level=None: no implicit transactions; we BEGIN and COMMIT ourselves.
             conn = sqlite3.connect(
@@ -211,9 +194,7 @@ class SQLiteLeadStore:
             with self._errors("open"):
                 if uri:
                     self._check_leads_table(conn)
-                conn.execute("PRAGMA journal_mode=WAL")
-                # Safe with WAL: a power cut may lose the last commits, never corrupt the file.
-                conn.execute("PRAGMA synchronous=NORMAL")
+                use_wal(conn)
                 self._create_schema(conn)
         except BaseException:
             conn.close()
@@ -260,18 +241,6 @@ class SQLiteLeadStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-    def _create_private_file(self) -> None:
-        """Create a missing database file 0600 (SQLite would make it 0644); leave others be."""
-        try:
-            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_MODE)
-        except FileExistsError:
-            return  # the user's file (or a directory, which connect reports): mode unchanged
-        except OSError as exc:
-            raise StorageError(
-                f"SQLite store {self._path!r}: cannot create the file: {exc.strerror}"
-            ) from exc
-        os.close(fd)
 
     @property
     def _quoted_table(self) -> str:
@@ -596,10 +565,3 @@ class SQLiteLeadStore:
                 f"SQLite store {self._path!r}: the item of {key!r} is {exc.problem}; "
                 "fix or delete that row"
             ) from None
-
-
-def describe_file(path: str) -> str:
-    """``SQLite file 'leads.db' (/abs/leads.db)``: a relative path is also shown resolved."""
-    absolute = os.path.abspath(path)
-    resolved = "" if absolute == path else f" ({absolute})"
-    return f"SQLite file {path!r}{resolved}"
