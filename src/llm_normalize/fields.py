@@ -13,10 +13,11 @@ default post-processor registry, so a field is defined in one place.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Literal, TypeAlias, get_args
+from typing import Any, Literal, TypeAlias, get_args
 
 from llm_normalize._names import field_key
 from llm_normalize.exceptions import ConfigurationError, UnknownFieldError
@@ -102,9 +103,23 @@ class FieldSpec:
             raise ConfigurationError(f"field {self.name!r}: aliases must be non-empty strings")
         object.__setattr__(self, "aliases", aliases)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The bands are read-only (a mappingproxy, which does not pickle): rebuild the spec.
+        return (_spec_from_fields, (self._init_fields(),))
+
+    def _init_fields(self) -> dict[str, Any]:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        fields["bands"] = dict(self.bands)
+        return fields
+
     def with_strategy(self, strategy: Strategy) -> FieldSpec:
         """Return a copy of this spec with another strategy."""
         return replace(self, strategy=strategy)
+
+
+def _spec_from_fields(fields: dict[str, Any]) -> FieldSpec:
+    """A `FieldSpec` from its constructor's arguments (unpickling)."""
+    return FieldSpec(**fields)
 
 
 def _checked_chain(name: str, chain: Iterable[PostProcessor]) -> tuple[PostProcessor, ...]:

@@ -49,7 +49,7 @@ from llm_normalize.records import (
     Source,
 )
 from llm_normalize.report import RunReport
-from llm_normalize.run import NormalizationRun
+from llm_normalize.run import NormalizationRun, wants_model
 from llm_normalize.stores.base import LeadStore, StoredLead
 
 __all__ = [
@@ -578,8 +578,4 @@ class Normalizer:
 
     def _wants_model(self, spec: FieldSpec, rules: FieldResult) -> bool:
         """Whether the model should decide a value the rules made `rules` of."""
-        if self.dispatcher is None or spec.strategy == "rules":
-            return False
-        if spec.strategy == "llm":
-            return True
-        return not rules.confident
+        return self.dispatcher is not None and wants_model(spec, rules)

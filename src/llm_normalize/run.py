@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from llm_normalize._names import field_key
 from llm_normalize.config import NormalizationConfig
 from llm_normalize.exceptions import ModelFailedError
+from llm_normalize.fields import FieldSpec
 from llm_normalize.model_pass import ModelPass, Question
 from llm_normalize.records import FieldResult, NormalizedRecord
 from llm_normalize.report import RunCounts, RunReport
@@ -35,7 +36,14 @@ if TYPE_CHECKING:
     # The normalizer opens runs; here it is only a type.
     from llm_normalize.pipeline import Normalizer
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "READ_AHEAD", "NormalizationRun", "OnRecord"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "READ_AHEAD",
+    "NormalizationRun",
+    "OnRecord",
+    "identify",
+    "wants_model",
+]
 
 DEFAULT_CHUNK_SIZE: Final = 1000
 """Records a run holds at once, by default, while its model pass has values enough."""
@@ -217,20 +225,11 @@ class NormalizationRun:
 
         `number` counts the records read before this one.
         """
-        if not isinstance(record, Mapping):
-            return NormalizedRecord(
-                id=f"#{position}",
-                original=MappingProxyType({}),
-                error=f"expected a mapping, got {type(record).__name__}",
-            )
+        named = identify(record, position, self.config.id_field)
+        if isinstance(named, NormalizedRecord):
+            return named
+        rid, original = named
         normalizer, model = self.normalizer, self.model
-        original = MappingProxyType(dict(record))
-        record_id = original.get(self.config.id_field)
-        rid = (
-            str(record_id)
-            if isinstance(record_id, str | int) and record_id != ""
-            else f"#{position}"
-        )
         results: _Results = {}
         keys: dict[Hashable, None] = {}
         for name in self.config.fields_to_normalize:
@@ -252,6 +251,35 @@ class NormalizationRun:
             else:
                 results[name] = answer
         return rid, original, results, keys
+
+
+def identify(
+    record: Any, position: int, id_field: str
+) -> tuple[str, Mapping[str, Any]] | NormalizedRecord:
+    """A record's id and a read-only copy of it; a record that is not a mapping, as an error.
+
+    The id is the record's `id_field` when it is a non-empty string or an integer, else
+    ``#<position>``.
+    """
+    if not isinstance(record, Mapping):
+        return NormalizedRecord(
+            id=f"#{position}",
+            original=MappingProxyType({}),
+            error=f"expected a mapping, got {type(record).__name__}",
+        )
+    original = MappingProxyType(dict(record))
+    record_id = original.get(id_field)
+    rid = str(record_id) if isinstance(record_id, str | int) and record_id != "" else f"#{position}"
+    return rid, original
+
+
+def wants_model(spec: FieldSpec, rules: FieldResult) -> bool:
+    """Whether a model, when there is one, should decide a value the rules made `rules` of."""
+    if spec.strategy == "rules":
+        return False
+    if spec.strategy == "llm":
+        return True
+    return not rules.confident
 
 
 class _Key:
