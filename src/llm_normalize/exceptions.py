@@ -40,6 +40,7 @@ __all__ = [
     "BackendThrottledError",
     "BackendTimeoutError",
     "BackendUnavailableError",
+    "BatchJobRecordedError",
     "ConfigurationError",
     "DeadlineExceededError",
     "InputFormatError",
@@ -197,6 +198,20 @@ class StorageError(LLMNormalizeError):
 
     Messages name tables, lead ids and error codes, never attribute values.
     """
+
+
+class BatchJobRecordedError(StorageError):
+    """A store already records a batch job in flight, so another one was not recorded.
+
+    Collect the recorded one first (run ``llm-normalize backfill`` again), or clear it.
+
+    Attributes:
+        recorded: The recorded job's text (ids and S3 locations, never a field value).
+    """
+
+    def __init__(self, message: str, *, recorded: str) -> None:
+        super().__init__(message)
+        self.recorded = recorded
 
 
 class PartialWriteError(StorageError):

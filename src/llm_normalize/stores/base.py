@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
-from llm_normalize.exceptions import ConfigurationError
+from llm_normalize.exceptions import BatchJobRecordedError, ConfigurationError
 from llm_normalize.records import (
     LEAD_ID,
     NORMALIZATION_META,
@@ -50,6 +50,7 @@ from llm_normalize.records import (
 )
 
 __all__ = [
+    "BATCH_JOB_ID",
     "LEAD_ID",
     "MAX_PREVIOUS_STATES",
     "NORMALIZATION_ATTRIBUTES",
@@ -60,9 +61,11 @@ __all__ = [
     "UPDATED_AT",
     "LeadStore",
     "LeadUpdate",
+    "RecordsBatchJob",
     "RollbackChanges",
     "SaveStatus",
     "StoredLead",
+    "batch_job_recorded",
     "needs_normalization",
     "previous_state",
     "rollback_changes",
@@ -383,6 +386,40 @@ def needs_normalization(
         return True
     at = _as_ms(item.get(NORMALIZED_AT))
     return at is None or at < ttl_cutoff_ms(now_ms, ttl_days)
+
+
+BATCH_JOB_ID: Final = "batch-inference-job"
+"""The config-table key under which a store records the backfill's batch job in flight."""
+
+
+@runtime_checkable
+class RecordsBatchJob(Protocol):
+    """A store that can record one batch job in flight beside its config (`llm-normalize backfill`).
+
+    The job is recorded as opaque text (`llm_normalize.batch_inference.BatchJob.to_json`):
+    ids, S3 locations and settings, never a field value.
+    """
+
+    def load_batch_job(self) -> str | None:
+        """The batch job recorded, if any."""
+        ...
+
+    def record_batch_job(self, job: str | None, *, replace: bool = False) -> None:
+        """Record `job` (`None` clears the record).
+
+        Raises:
+            BatchJobRecordedError: Another job is recorded already and `replace` is false.
+        """
+        ...
+
+
+def batch_job_recorded(where: str, recorded: str) -> BatchJobRecordedError:
+    """The error of a store asked to record a batch job over another one."""
+    return BatchJobRecordedError(
+        f"{where} already records a batch job in flight; collect it first (run "
+        "`llm-normalize backfill` again) or clear it with `llm-normalize backfill --abandon`",
+        recorded=recorded,
+    )
 
 
 @runtime_checkable

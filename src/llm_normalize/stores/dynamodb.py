@@ -72,10 +72,12 @@ from llm_normalize.stores._dynamodb_writes import (
     write_batch,
 )
 from llm_normalize.stores.base import (
+    BATCH_JOB_ID,
     LeadUpdate,
     RollbackChanges,
     SaveStatus,
     StoredLead,
+    batch_job_recorded,
     needs_normalization,
     rollback_changes,
     ttl_cutoff_ms,
@@ -610,6 +612,67 @@ class DynamoDBLeadStore:
             logger.info("no %s item in %s; using defaults", CONFIG_ID, table)
             return None
         return item_from_wire(raw)
+
+    def load_batch_job(self) -> str | None:
+        """The backfill's batch job recorded in the config table, if any (a consistent read).
+
+        Raises:
+            ConfigurationError: The store has no config table.
+            StorageError: When the read fails after botocore's retries.
+        """
+        self._check_open()
+        table = self._job_table()
+        with translate_errors("GetItem", table):
+            response = self._client.get_item(
+                TableName=table, Key={CONFIG_KEY: {"S": BATCH_JOB_ID}}, ConsistentRead=True
+            )
+        job = response.get("Item", {}).get("job", {}).get("S")
+        return job if isinstance(job, str) else None
+
+    def record_batch_job(self, job: str | None, *, replace: bool = False) -> None:
+        """Record the backfill's batch job in flight in the config table (`None` clears it).
+
+        Conditional: never over another job unless `replace` is given, so two backfills
+        started at once cannot both record theirs.
+
+        Raises:
+            BatchJobRecordedError: Another job is recorded and `replace` is false.
+            ConfigurationError: The store has no config table.
+            StorageError: When the write fails after botocore's retries.
+        """
+        from botocore.exceptions import ClientError
+
+        self._check_open()
+        table = self._job_table()
+        key = {CONFIG_KEY: {"S": BATCH_JOB_ID}}
+        if job is None:
+            with translate_errors("DeleteItem", table):
+                self._client.delete_item(TableName=table, Key=key)
+            return
+        params: dict[str, Any] = {"TableName": table, "Item": {**key, "job": {"S": job}}}
+        if not replace:
+            params["ConditionExpression"] = "attribute_not_exists(#k) OR job = :job"
+            params["ExpressionAttributeNames"] = {"#k": CONFIG_KEY}
+            params["ExpressionAttributeValues"] = {":job": {"S": job}}
+        try:
+            with translate_errors("PutItem", table):
+                self._client.put_item(**params)
+        except StorageError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and error_code(cause) == (
+                "ConditionalCheckFailedException"
+            ):
+                recorded = self.load_batch_job() or ""
+                raise batch_job_recorded(f"DynamoDB table {table!r}", recorded) from None
+            raise
+
+    def _job_table(self) -> str:
+        if self._config_table is None:
+            raise ConfigurationError(
+                f"DynamoDBLeadStore({self._table!r}) has no config table to record a batch job "
+                "in; give it one (config_table=, or ?config_table= in the store URL)"
+            )
+        return self._config_table
 
     def close(self) -> None:
         """Close the client if the store built it; the store is unusable afterwards."""

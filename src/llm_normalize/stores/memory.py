@@ -28,6 +28,7 @@ from llm_normalize.stores.base import (
     LeadUpdate,
     SaveStatus,
     StoredLead,
+    batch_job_recorded,
     needs_normalization,
     rollback_changes,
     ttl_cutoff_ms,
@@ -57,6 +58,7 @@ class MemoryLeadStore:
         self._lock = threading.RLock()
         self._items: dict[str, dict[str, Any]] = {}
         self._config: dict[str, Any] | None = None
+        self._batch_job: str | None = None
         self._closed = False
         self.put(items)
         self.set_config(config)
@@ -219,6 +221,25 @@ class MemoryLeadStore:
         with self._lock:
             self._check_open()
             self._config = None if item is None else copy.deepcopy(dict(item))
+
+    def load_batch_job(self) -> str | None:
+        """The batch job recorded by `record_batch_job`, if any."""
+        with self._lock:
+            self._check_open()
+            return self._batch_job
+
+    def record_batch_job(self, job: str | None, *, replace: bool = False) -> None:
+        """Record the backfill's batch job in flight (`None` clears it).
+
+        Raises:
+            BatchJobRecordedError: Another job is recorded and `replace` is false.
+        """
+        with self._lock:
+            self._check_open()
+            recorded = self._batch_job
+            if job is not None and recorded is not None and not replace and recorded != job:
+                raise batch_job_recorded("the memory store", recorded)
+            self._batch_job = job
 
     def close(self) -> None:
         """Drop the data; the store is unusable afterwards. Closing twice is harmless."""

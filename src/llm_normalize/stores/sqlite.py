@@ -54,6 +54,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -75,9 +76,11 @@ from llm_normalize.stores._sqlite_rows import (
     updated_at_key,
 )
 from llm_normalize.stores.base import (
+    BATCH_JOB_ID,
     LeadUpdate,
     SaveStatus,
     StoredLead,
+    batch_job_recorded,
     rollback_changes,
     ttl_cutoff_ms,
 )
@@ -547,6 +550,41 @@ class SQLiteLeadStore:
             conn.execute(
                 f"INSERT OR REPLACE INTO {_CONFIG_TABLE} (config_id, item) VALUES (?, ?)",
                 (CONFIG_ID, text),
+            )
+
+    def load_batch_job(self) -> str | None:
+        """The backfill's batch job recorded in the config table, if any."""
+        rows = self._read(
+            "load batch job",
+            f"SELECT CAST(item AS BLOB) FROM {_CONFIG_TABLE} WHERE config_id = ?",
+            (BATCH_JOB_ID,),
+        )
+        if not rows:
+            return None
+        job = self._decode(rows[0][0], BATCH_JOB_ID).get("job")
+        return job if isinstance(job, str) else None
+
+    def record_batch_job(self, job: str | None, *, replace: bool = False) -> None:
+        """Record the backfill's batch job in flight in the config table (`None` clears it).
+
+        Raises:
+            BatchJobRecordedError: Another job is recorded and `replace` is false.
+        """
+        with self._transaction("record batch job") as conn:
+            if job is None:
+                conn.execute(f"DELETE FROM {_CONFIG_TABLE} WHERE config_id = ?", (BATCH_JOB_ID,))
+                return
+            if not replace:
+                row = conn.execute(
+                    f"SELECT CAST(item AS BLOB) FROM {_CONFIG_TABLE} WHERE config_id = ?",
+                    (BATCH_JOB_ID,),
+                ).fetchone()
+                recorded = None if row is None else self._decode(row[0], BATCH_JOB_ID).get("job")
+                if isinstance(recorded, str) and recorded != job:
+                    raise batch_job_recorded(f"SQLite store {self._path!r}", recorded)
+            conn.execute(
+                f"INSERT OR REPLACE INTO {_CONFIG_TABLE} (config_id, item) VALUES (?, ?)",
+                (BATCH_JOB_ID, json.dumps({"job": job})),
             )
 
     def close(self) -> None:
