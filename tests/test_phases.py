@@ -184,3 +184,27 @@ def test_keys_match_the_online_pass() -> None:
     pending = Pending("Ciudad", "bgta", Normalizer()._rules("ciudad", "bgta")[0])
     assert pending.key == question_key("ciudad", "bgta")
     assert isinstance(RulesPhase(NormalizationConfig(), asks_model=False), RulesPhase)
+
+
+def test_a_cache_only_job_uses_the_cache_and_defers_the_rest() -> None:
+    from llm_normalize.job import run_job
+    from llm_normalize.stores.memory import MemoryLeadStore
+
+    leads = [
+        {"leadId": "a", "ciudad": "bgta", "updatedAt": 1},
+        {"leadId": "b", "ciudad": "sn jose del guaviare xx", "updatedAt": 1},
+        {"leadId": "c", "nombres": "JUAN", "updatedAt": 1},
+    ]
+    store = MemoryLeadStore(leads)
+    backend = FakeBackend()
+    normalizer = Normalizer(backend, requests_per_second=FAST)
+    # "bgta" was answered before (say, by a batch job): it is in the cache.
+    TwoPhase(normalizer).decide([("ciudad", "bgta")])
+    calls = backend.calls
+    result = run_job(normalizer, store, now_ms=10, cache_only=True)
+    assert backend.calls == calls  # no model call
+    assert result.statuses == {"a": "saved", "b": "deferred", "c": "saved"}
+    assert result.reasons == {"b": "cache_only"}
+    assert result.report.stopped_early == "cache_only"
+    assert store.get("b") is not None
+    assert "normalizedAt" not in (store.get("b") or {})

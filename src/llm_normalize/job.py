@@ -158,12 +158,17 @@ def run_job(
     progress: Callable[[int], None] | None = None,
     stop_when: Callable[[], bool] | None = None,
     on_status: OnStatus | None = None,
+    cache_only: bool = False,
 ) -> JobResult:
     """Run the seed's scheduled job on `store` (see `Normalizer.run` for the arguments).
 
-    `on_status(lead_id, status)` is called as each lead is settled.
+    `on_status(lead_id, status)` is called as each lead is settled. With `cache_only`, no
+    model call is made: values the value cache answers (a batch job's answers, collected) are
+    used, and a lead with any other value for the model is deferred (``"cache_only"``).
     """
     run = _start(normalizer, store, stop_when)
+    if run is not None and cache_only and run.model is not None:
+        run.model.stop("cache_only")
     if run is None:
         return JobResult(_disabled(normalizer), {})
     now = _now(now_ms)
@@ -277,7 +282,11 @@ def _save_all(
     saver = _Saver(run, store, now, on_status, statuses, reasons, progress)
     try:
         for _record in run.stream(
-            saver.read(leads), on_record=saver.settle, ordered=False, stop_reading=True
+            saver.read(leads),
+            on_record=saver.settle,
+            ordered=False,
+            # A cache-only run reads on: the cache decides what it can of every lead.
+            stop_reading=run.stopped_early != "cache_only",
         ):
             pass
     finally:

@@ -329,6 +329,14 @@ class ModelPass:
         if self.stopped_early is not None:
             self._give_up(on_decided)
 
+    def stop(self, reason: str) -> None:
+        """Schedule no call from now on: what the cache lacks falls back to the rules, flagged.
+
+        `reason` becomes `stopped_early`, e.g. ``"cache_only"`` for a run that may use only
+        the answers a batch job left in the cache.
+        """
+        self.stopped_early = self.stopped_early or reason
+
     def check_usable(self) -> None:
         """Raise `ModelFailedError` if calls were made and every one failed after its retries."""
         if self._failed and not self._answered:

@@ -65,7 +65,7 @@ class RunReport(BaseModel):
         not_confident_by_field: The same, by field name.
         budget_exhausted: Whether the run stopped scheduling model calls at its budget.
         stopped_early: Why scheduling stopped before the end (``"budget"``, ``"deadline"``,
-            ``"model_errors"``), if it did.
+            ``"model_errors"``, ``"cache_only"`` for a run allowed no model call), if it did.
         values_not_sent: Values the model should have seen but did not (budget, deadline, failures).
         enabled: False when the configuration disabled the run (nothing was done).
         started_at: When the run started (UTC).
