@@ -53,7 +53,9 @@ def test_equal_to_normalize_record_for_record(lie: str) -> None:
     leads = list(sample_leads()[:300])
     responder = None if lie == "none" else LyingResponder(LIE_CLASS[lie])
     profile = profile_for("forced" if lie != "none" else "auto")
-    online = Normalizer(FakeBackend(responder), profile=profile, requests_per_second=FAST).normalize(leads)
+    online = Normalizer(
+        FakeBackend(responder), profile=profile, requests_per_second=FAST
+    ).normalize(leads)
 
     backend = FakeBackend(None if lie == "none" else LyingResponder(LIE_CLASS[lie]))
     phases = TwoPhase(Normalizer(backend, profile=profile, requests_per_second=FAST))
@@ -208,3 +210,18 @@ def test_a_cache_only_job_uses_the_cache_and_defers_the_rest() -> None:
     assert result.report.stopped_early == "cache_only"
     assert store.get("b") is not None
     assert "normalizedAt" not in (store.get("b") or {})
+
+
+def test_a_cache_only_decide_makes_no_call() -> None:
+    backend = FakeBackend()
+    phases = TwoPhase(Normalizer(backend, requests_per_second=FAST))
+    phases.decide([("ciudad", "bgta")])
+    calls = backend.calls
+    decided = phases.decide(
+        [("ciudad", "bgta"), ("ciudad", "sn jose del guaviare xx")], cache_only=True
+    )
+    assert backend.calls == calls
+    assert decided.results[question_key("ciudad", "bgta")].source == "cache"
+    left = decided.results[question_key("ciudad", "sn jose del guaviare xx")]
+    assert FLAG_NOT_SENT in left.flags
+    assert decided.report.stopped_early == "cache_only"

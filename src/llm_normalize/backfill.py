@@ -27,15 +27,21 @@ their input), and a job collected but not cleared is collected again from the ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from llm_normalize.caches import cache_key, get_many, rejection_key
 from llm_normalize.config import stored_model_id
 from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.job import JobResult, effective_config, run_job
-from llm_normalize.phases import TwoPhase
+from llm_normalize.phases import Decisions, Pending, TwoPhase
+from llm_normalize.pricing import batch_prices
+from llm_normalize.records import FieldResult
+from llm_normalize.report import RunCounts
 from llm_normalize.stores.base import LeadStore, RecordsBatchJob
 
 if TYPE_CHECKING:
@@ -49,7 +55,7 @@ if TYPE_CHECKING:
     from llm_normalize.model_pass import Question
     from llm_normalize.pipeline import Normalizer
 
-__all__ = ["BackfillAction", "BackfillStep", "backfill_step"]
+__all__ = ["BackfillAction", "BackfillStep", "backfill_step", "decide_in_batch"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +191,71 @@ def _collect(
     )
 
 
+def decide_in_batch(
+    phases: TwoPhase,
+    pending: Iterable[Pending | Question | tuple[str, str]],
+    batch: BedrockBatchInference,
+    *,
+    stop_when: Callable[[], bool] | None = None,
+    poll_s: float = 60.0,
+    max_poll_s: float = 900.0,
+    sleep: Callable[[float], None] | None = None,
+) -> Decisions:
+    """Phase 2 of a `TwoPhase` through one Bedrock batch inference job, waited for here.
+
+    For a driver that may wait (a Spark or Glue job; never a Lambda): the distinct values the
+    value cache cannot answer go in one batch run, polled until it ends; its answers are
+    judged and cached as online ones are, and the rest come from the cache. Too few values
+    for a job (`BedrockBatchInference.enough`) are decided with on-demand calls instead, by
+    `TwoPhase.decide`. A value the job left undecided (a failed job, an error record, a
+    missing or cut-off answer) keeps the rules' value flagged ``model_failed``; one never sent
+    (the wait stopped by `stop_when`) is flagged ``not_sent``: neither is passed off as
+    decided. The report of a batch run is priced at the batch rate.
+
+    Args:
+        phases: The phases (the normalizer's model must be a Bedrock one batch jobs serve).
+        pending: The values to decide, as for `TwoPhase.decide`.
+        batch: Where the job goes (bucket, role, quotas).
+        stop_when: Stop waiting when it returns True: the job's values are left undecided
+            (the job runs on; `BedrockBatchInference.resume` finds it again).
+        poll_s: The first wait between two status calls; it doubles up to `max_poll_s`.
+        max_poll_s: The longest wait between two status calls.
+        sleep: How to wait (default `time.sleep`; inject one in tests).
+
+    Raises:
+        BackendError: S3 or Bedrock refused a call; nothing was decided by it.
+        ModelFailedError: The on-demand calls of a small set cannot be made.
+    """
+    questions = phases.questions(pending)
+    dispatcher = phases.normalizer.dispatcher
+    batch_size = phases.config.batch_size
+    left = {} if dispatcher is None else _not_cached(questions, dispatcher)
+    if dispatcher is None or not left or not batch.enough(left, batch_size=batch_size):
+        return phases.decide(questions.values(), stop_when=stop_when)
+    started = datetime.now(UTC)
+    job = batch.submit(left, dispatcher, batch_size=batch_size)
+    status = batch.wait(
+        job, stop_when=stop_when, poll_s=poll_s, max_poll_s=max_poll_s, sleep=sleep or time.sleep
+    )
+    # The values the cache answers (and, if the wait stopped, all the rest: not sent).
+    known = phases.decide(questions.values(), cache_only=True)
+    if not status.done:
+        logger.warning("batch run %s has not finished; its values are left undecided", job.name)
+        return known
+    outcome = batch.collect(job, left, dispatcher)
+    results: dict[tuple[str, str], FieldResult] = dict(known.results)
+    results.update(outcome.results)
+    counts = outcome.counts + RunCounts(cache_hits=known.report.cache_hits)
+    report = counts.freeze(
+        model_id=outcome.model_id,
+        prompt_version=outcome.prompt_version,
+        started_at=started,
+        duration_s=(datetime.now(UTC) - started).total_seconds(),
+        prices=batch_prices(phases.normalizer.prices),
+    )
+    return Decisions(MappingProxyType(results), report)
+
+
 def _dispatcher(phases: TwoPhase, store: LeadStore) -> ModelDispatcher:
     """The dispatcher the job's runs use: the stored config's `modelId`, if it names one."""
     stored = store.load_config()
@@ -197,17 +268,13 @@ def _unanswered(
     phases: TwoPhase, store: LeadStore, force: bool, cap: int, now_ms: int | None
 ) -> dict[tuple[str, str], Question]:
     """The distinct values of the due leads for the model that the value cache cannot answer."""
-    import time
-
     now = int(time.time() * 1000) if now_ms is None else now_ms
     due = store.iter_due(
         now_ms=now, ttl_days=phases.config.normalization_ttl_days, force=force, limit=cap
     )
     rules = phases.rules
     pending = (
-        value
-        for number, lead in enumerate(due)
-        for value in rules.draft(lead.item, number).pending
+        value for number, lead in enumerate(due) for value in rules.draft(lead.item, number).pending
     )
     questions = phases.questions(pending)
     return _not_cached(questions, _dispatcher(phases, store))

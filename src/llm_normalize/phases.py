@@ -264,9 +264,10 @@ class TwoPhase:
 
     def decide(
         self,
-        pending: Iterable[Pending | tuple[str, str]],
+        pending: Iterable[Pending | Question | tuple[str, str]],
         *,
         stop_when: Callable[[], bool] | None = None,
+        cache_only: bool = False,
     ) -> Decisions:
         """Phase 2: each distinct pending value through the model, once, as online.
 
@@ -276,9 +277,11 @@ class TwoPhase:
         the budget and the deadline, each answer parsed and checked by the guard.
 
         Args:
-            pending: The values: `Pending`s from drafts, or ``(field name, text)`` pairs
-                (the rules are run again on the driver for those).
+            pending: The values: `Pending`s from drafts, `Question`s, or ``(field name,
+                text)`` pairs (the rules are run again on the driver for those).
             stop_when: This pass's deadline check, on top of the normalizer's own.
+            cache_only: Make no model call: what the value cache lacks keeps the rules'
+                value, flagged ``not_sent`` (`stopped_early="cache_only"`).
 
         Raises:
             ModelFailedError: The model cannot be used; its ``report`` says what was done.
@@ -296,6 +299,8 @@ class TwoPhase:
             for key, result in decided:
                 results[cast("tuple[str, str]", key)] = result
 
+        if cache_only:
+            model.stop("cache_only")
         with run.failing():
             try:
                 model.span = max(len(questions), 1)
@@ -314,7 +319,7 @@ class TwoPhase:
         return Decisions(MappingProxyType(results), run.finish())
 
     def questions(
-        self, pending: Iterable[Pending | tuple[str, str]]
+        self, pending: Iterable[Pending | Question | tuple[str, str]]
     ) -> dict[tuple[str, str], Question]:
         """The distinct questions of `pending`, by key, in a fixed order (field, then text)."""
         normalizer = self.normalizer
@@ -322,6 +327,8 @@ class TwoPhase:
         for value in pending:
             if isinstance(value, Pending):
                 name, text, rules = value.name, value.text, value.rules
+            elif isinstance(value, Question):
+                name, text, rules = value.name, value.raw, value.rules
             else:
                 name, text = value
                 rules = normalizer._rules(name, text)[0]
