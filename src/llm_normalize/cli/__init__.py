@@ -10,6 +10,8 @@
     llm-normalize rollback --store URL --prompt-version V [--cache URL|none]
     llm-normalize export --store URL -o FILE|- [--excel]
     llm-normalize report --store URL [-o report.html] [--json] [--check]
+    llm-normalize plan --store dynamodb://TABLE --queue URL [--segments N] [--max-leads N]
+                       [--ids-per-message N] [--force]
 
 Exit status: 0 when every line was read, 1 when some lines were malformed (the others are
 still normalized and written), 2 for a usage error (missing file or store, unknown field, no
@@ -40,6 +42,7 @@ from llm_normalize.cli._common import (
 from llm_normalize.cli._files import export, normalize
 from llm_normalize.cli._import import import_file
 from llm_normalize.cli._parser import build_parser
+from llm_normalize.cli._plan import plan
 from llm_normalize.cli._store import report, rollback, run
 from llm_normalize.exceptions import LLMNormalizeError, ModelFailedError
 from llm_normalize.io import cleanup_on_signals, quiet_broken_pipe
@@ -54,6 +57,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace, TextIO], int]]] = {
     "rollback": rollback,
     "export": export,
     "report": report,
+    "plan": plan,
 }
 
 
@@ -98,6 +102,8 @@ def _left_behind(args: argparse.Namespace) -> str:
         return "the leads saved so far keep their results; the others are untouched and still due"
     if args.command == "report":
         return "no report was written"
+    if args.command == "plan":
+        return "the messages sent so far stay queued; plan again (a FIFO queue drops repeats)"
     return "the store may be partly changed; run the command again"
 
 

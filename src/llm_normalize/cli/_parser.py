@@ -7,6 +7,7 @@ from typing import Final, TypeAlias
 
 from llm_normalize._version import __version__
 from llm_normalize.cli._common import PROG
+from llm_normalize.cli._plan import add_plan
 from llm_normalize.postprocessors.address_styles import ADDRESS_STYLES
 
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_commands(commands)
     _add_report(commands)
     _add_export(commands)
+    add_plan(commands)
     return parser
 
 
