@@ -7,6 +7,8 @@
     llm-normalize import FILE --store URL [--generate-ids] [--map 'Columna=campo']
     llm-normalize run --store URL [--force-all] [--limit N] [--backend ...] [--cache URL|none]
                       [--json] [-q]
+    llm-normalize backfill --store URL [--batch-inference --bucket B --role-arn ARN [--wait]
+                           [--abandon]] [--force-all] [--limit N] [--backend ...] [--cache ...]
     llm-normalize rollback --store URL --prompt-version V [--cache URL|none]
     llm-normalize export --store URL -o FILE|- [--excel]
     llm-normalize report --store URL [-o report.html] [--json] [--check]
@@ -31,6 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Final, TextIO
 
+from llm_normalize.cli._backfill import backfill
 from llm_normalize.cli._common import (
     EXIT_BAD_LINES,
     EXIT_MODEL_FAILED,
@@ -58,6 +61,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace, TextIO], int]]] = {
     "export": export,
     "report": report,
     "plan": plan,
+    "backfill": backfill,
 }
 
 
@@ -102,6 +106,11 @@ def _left_behind(args: argparse.Namespace) -> str:
         return "the leads saved so far keep their results; the others are untouched and still due"
     if args.command == "report":
         return "no report was written"
+    if args.command == "backfill":
+        return (
+            "the leads saved so far keep their results; a batch job submitted is recorded in "
+            "the store (run the command again to collect it), the others are untouched and due"
+        )
     if args.command == "plan":
         return "the messages sent so far stay queued; plan again (a FIFO queue drops repeats)"
     return "the store may be partly changed; run the command again"

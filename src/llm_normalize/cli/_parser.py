@@ -111,6 +111,7 @@ def _add_store_commands(commands: _Commands) -> None:
     )
 
     _add_run(commands)
+    _add_backfill(commands)
     _add_rollback(commands)
 
 
@@ -136,6 +137,61 @@ def _add_run(commands: _Commands) -> None:
     _add_address_style(runner)
     _add_model_options(runner)
     _add_cache_option(runner)
+
+
+def _add_backfill(commands: _Commands) -> None:
+    backfill = commands.add_parser(
+        "backfill",
+        help="normalize every due lead of a store: online, or through Bedrock batch inference",
+        description=(
+            "Normalize every lead due (all with --force-all; no per-run cap). With "
+            "--batch-inference, the values the rules are unsure of go to one Bedrock batch "
+            "inference job (about half the on-demand price): the first invocation submits it "
+            "and records it in the store, later ones say whether it is done and, once it is, "
+            "collect its answers and save the leads they decide (--wait polls until then). "
+            "Values a job left undecided keep their leads due. Too few values for a job are "
+            "asked with on-demand calls at once."
+        ),
+    )
+    backfill.add_argument("--store", required=True, metavar="URL", help=_STORE_HELP)
+    backfill.add_argument("--force-all", action="store_true", help="normalize every lead again")
+    backfill.add_argument("--limit", type=int, help="at most this many leads")
+    batch = backfill.add_argument_group("batch inference")
+    batch.add_argument(
+        "--batch-inference", action="store_true", help="decide through a Bedrock batch job"
+    )
+    batch.add_argument("--bucket", help="the S3 bucket of the job's input and output")
+    batch.add_argument(
+        "--prefix", default="llm-normalize/batch", help="the key prefix of the jobs' folders"
+    )
+    batch.add_argument(
+        "--role-arn", help="the IAM service role Bedrock assumes to read and write the bucket"
+    )
+    batch.add_argument(
+        "--min-records",
+        type=int,
+        help="your account's minimum records per batch job (default 100, Bedrock's default)",
+    )
+    batch.add_argument(
+        "--wait", action="store_true", help="poll until the job ends, then collect it"
+    )
+    batch.add_argument(
+        "--poll-s", type=float, default=60.0, help="seconds between two polls with --wait"
+    )
+    batch.add_argument(
+        "--abandon",
+        action="store_true",
+        help="stop the recorded job and forget it (its leads stay due)",
+    )
+    backfill.add_argument("--json", action="store_true", help="print the report as JSON")
+    backfill.add_argument("--no-progress", action="store_true", help="no progress bar")
+    backfill.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no messages but errors"
+    )
+    _add_create(backfill)
+    _add_address_style(backfill)
+    _add_model_options(backfill)
+    _add_cache_option(backfill)
 
 
 def _add_rollback(commands: _Commands) -> None:
