@@ -83,7 +83,7 @@ class BackfillStep:
     values: int = 0
     job: BatchJob | None = None
     status: BatchStatus | None = None
-    outcome: BatchOutcome | None = None
+    outcome: BatchOutcome[tuple[str, str]] | None = None
     saved: JobResult | None = None
 
 

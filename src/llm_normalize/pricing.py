@@ -6,6 +6,11 @@ list price for ``gpt-4o-mini``. Pass your own table for other models, regions or
 A model on your own server (Ollama, vLLM, llama.cpp, LM Studio) costs nothing per token, but
 the library never guesses that from a model's name: say so with `free_prices`, e.g.
 ``Normalizer(..., prices=free_prices("llama3.1:8b"))``, or with ``prices={"llama3.1:8b": FREE}``.
+
+Bedrock batch inference (`llm_normalize.batch_inference`) is billed at half the on-demand
+price of the Claude models in the table (AWS, "Capacity, Limits, and Cost Optimization" in the
+Bedrock user guide: "Batch ... 50% cost savings vs on-demand"; the Bedrock pricing page lists
+the batch price per model). `batch_prices` gives the table of a batch run.
 """
 
 from __future__ import annotations
@@ -17,14 +22,19 @@ from llm_normalize.exceptions import ConfigurationError
 from llm_normalize.messages import Usage
 
 __all__ = [
+    "BATCH_DISCOUNT",
     "FREE",
     "PRICES_PER_MILLION_TOKENS",
     "PROFILE_PREFIXES",
+    "batch_prices",
     "estimate_cost",
     "foundation_model_id",
     "free_prices",
     "price_of",
 ]
+
+BATCH_DISCOUNT: Final = 0.5
+"""The share of the on-demand price a Bedrock batch inference job is billed at (half)."""
 
 FREE: Final[tuple[float, float]] = (0.0, 0.0)
 """The (input, output) price of a model on your own server: nothing per token."""
@@ -127,6 +137,30 @@ def free_prices(
             raise ConfigurationError("a model id must not be empty")
         table[model_id] = FREE
     return table
+
+
+def batch_prices(
+    prices: Mapping[str, tuple[float, float]] | None = None, *, discount: float = BATCH_DISCOUNT
+) -> dict[str, tuple[float, float]]:
+    """The price table of a Bedrock batch inference run: every price of `prices` times `discount`.
+
+    `prices` defaults to `PRICES_PER_MILLION_TOKENS` (on-demand). Pass the result wherever a
+    table is taken, e.g. ``counts.freeze(..., prices=batch_prices())``, so a batch run's
+    report is priced at the batch rate. Models not in the table stay unknown.
+
+    Raises:
+        ConfigurationError: `discount` is not between 0 and 1.
+
+    Examples:
+        >>> batch_prices()["anthropic.claude-3-haiku-20240307-v1:0"]
+        (0.125, 0.625)
+    """
+    if not 0 <= discount <= 1:
+        raise ConfigurationError("discount must be between 0 and 1")
+    table = PRICES_PER_MILLION_TOKENS if prices is None else prices
+    return {
+        model_id: (price[0] * discount, price[1] * discount) for model_id, price in table.items()
+    }
 
 
 def estimate_cost(

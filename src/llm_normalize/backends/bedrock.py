@@ -297,35 +297,7 @@ class BedrockBackend:
         return self._parse_invoke(decoded, request)
 
     def _parse_invoke(self, decoded: object, request: ModelRequest) -> ModelResponse:
-        if not isinstance(decoded, dict) or not isinstance(decoded.get("content"), list):
-            raise ResponseParseError(
-                f"InvokeModel answer of model {self._model_id} is not an Anthropic Messages "
-                "body; use api='converse' for non-Anthropic models"
-            )
-        texts: list[str] = []
-        tool_input: Mapping[str, Any] | None = None
-        wanted = request.tool.name if request.tool is not None else None
-        for block in decoded["content"]:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                texts.append(block["text"])
-            elif block.get("type") == "tool_use" and tool_input is None:
-                if wanted is not None and block.get("name") != wanted:
-                    continue
-                tool_input = _tool_input(block.get("input"), self._model_id)
-        usage = decoded.get("usage")
-        usage = usage if isinstance(usage, dict) else {}
-        return ModelResponse(
-            text="\n".join(texts),
-            tool_input=tool_input,
-            stop_reason=_stop_reason(decoded.get("stop_reason")),
-            usage=Usage(
-                token_count(usage.get("input_tokens")),
-                token_count(usage.get("output_tokens")),
-            ),
-            model_id=self._model_id,
-        )
+        return _invoke_response(decoded, request, self._model_id)
 
     # -- Converse ---------------------------------------------------------------------
 
@@ -388,6 +360,46 @@ def _invoke_body(request: ModelRequest) -> dict[str, Any]:
         ]
         body["tool_choice"] = {"type": "tool", "name": request.tool.name}
     return body
+
+
+def _invoke_response(decoded: object, request: ModelRequest, model_id: str) -> ModelResponse:
+    """Read a decoded InvokeModel answer (an Anthropic Messages body) to `request`.
+
+    Shared with batch inference, whose output records carry the same body.
+
+    Raises:
+        ResponseParseError: `decoded` is not an Anthropic Messages body, or its tool input
+            is not a JSON object.
+    """
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("content"), list):
+        raise ResponseParseError(
+            f"InvokeModel answer of model {model_id} is not an Anthropic Messages "
+            "body; use api='converse' for non-Anthropic models"
+        )
+    texts: list[str] = []
+    tool_input: Mapping[str, Any] | None = None
+    wanted = request.tool.name if request.tool is not None else None
+    for block in decoded["content"]:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif block.get("type") == "tool_use" and tool_input is None:
+            if wanted is not None and block.get("name") != wanted:
+                continue
+            tool_input = _tool_input(block.get("input"), model_id)
+    usage = decoded.get("usage")
+    usage = usage if isinstance(usage, dict) else {}
+    return ModelResponse(
+        text="\n".join(texts),
+        tool_input=tool_input,
+        stop_reason=_stop_reason(decoded.get("stop_reason")),
+        usage=Usage(
+            token_count(usage.get("input_tokens")),
+            token_count(usage.get("output_tokens")),
+        ),
+        model_id=model_id,
+    )
 
 
 def _converse_params(model_id: str, request: ModelRequest) -> ConverseRequestTypeDef:
