@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from llm_normalize.cli._cache import describe_cache
@@ -53,7 +54,9 @@ def backfill(args: argparse.Namespace, err: TextIO) -> int:
         if args.abandon:
             return _abandon(args, err, store, batch)
         step = _step(args, err, normalizer, store, batch)
-        while args.wait and step.action == "waiting":
+        while args.wait and step.action in ("submitted", "waiting"):
+            if step.action == "submitted":
+                _tell(args, err, step, None)
             time.sleep(args.poll_s)
             step = _step(args, err, normalizer, store, batch)
         left = None
@@ -62,7 +65,7 @@ def backfill(args: argparse.Namespace, err: TextIO) -> int:
             left = store.count_due(now_ms=due.now_ms, ttl_days=due.ttl_days)
     finally:
         store.close()
-    _tell(args, err, step, left)
+    _tell(args, err, step, left, normalizer.prices)
     if step.saved is not None and not args.quiet and normalizer.model_id is not None:
         print(f"{PROG}: value cache: {describe_cache(normalizer.cache)}", file=err)
     return EXIT_OK
@@ -143,7 +146,13 @@ def _abandon(
     return EXIT_OK
 
 
-def _tell(args: argparse.Namespace, err: TextIO, step: BackfillStep, left: int | None) -> None:
+def _tell(
+    args: argparse.Namespace,
+    err: TextIO,
+    step: BackfillStep,
+    left: int | None,
+    prices: Mapping[str, tuple[float, float]] | None = None,
+) -> None:
     """Say what the step did: its report on standard output, the rest on standard error."""
     job = step.job
     if step.saved is not None:
@@ -173,7 +182,7 @@ def _tell(args: argparse.Namespace, err: TextIO, step: BackfillStep, left: int |
         )
     elif step.action == "collected" and job is not None and step.outcome is not None:
         outcome = step.outcome
-        cost = outcome.report(prices=None).estimated_cost_usd
+        cost = outcome.report(prices=prices).estimated_cost_usd
         priced = f", about ${cost:.4f} at the batch rate" if cost is not None else ""
         print(
             f"{PROG}: batch run {job.name} collected: {outcome.records_answered} of "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -16,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from batch_support import HAIKU, ROLE, RecordingCache, liar, make_batch, make_normalizer
 from bedrock_batch_server import BedrockBatchServer, JobPlan
 from bedrock_server import BedrockWireServer, ScriptedError
-from guard_lies import LIE_CLASS, LyingResponder, profile_for, sample_leads
+from guard_lies import profile_for, sample_leads
 from llm_normalize import Normalizer
 from llm_normalize._names import field_key
 from llm_normalize.backends import BedrockBackend
@@ -27,7 +27,6 @@ from llm_normalize.batch_inference import (
     BatchOutcome,
     BedrockBatchInference,
 )
-from llm_normalize.caches import CacheKey
 from llm_normalize.dispatch import ModelDispatcher, Question
 from llm_normalize.exceptions import (
     BackendAccessDeniedError,
@@ -35,9 +34,7 @@ from llm_normalize.exceptions import (
     BackendThrottledError,
     ConfigurationError,
 )
-from llm_normalize.messages import ModelRequest
 from llm_normalize.pricing import estimate_cost
-from llm_normalize.prompt import extract_items
 from llm_normalize.records import (
     FLAG_GUARD_REJECTED,
     FLAG_MODEL_FAILED,
@@ -50,129 +47,10 @@ if TYPE_CHECKING:
     from mypy_boto3_bedrock import BedrockClient
     from mypy_boto3_s3 import S3Client
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
 BATCH_SIZE = 2
 VALUES = 250  # 125 records at BATCH_SIZE: above the default minimum of 100
 
 Key = tuple[str, str]
-
-
-# -- fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def session() -> Session:
-    import boto3.session
-
-    return boto3.session.Session(
-        aws_access_key_id="AKIATESTTESTTESTTEST",
-        aws_secret_access_key="test-secret-key",
-        region_name="us-east-1",
-    )
-
-
-@pytest.fixture
-def s3(session: Session, moto_endpoint: str) -> S3Client:
-    from botocore.config import Config
-
-    config = Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1})
-    return session.client("s3", endpoint_url=moto_endpoint, config=config)
-
-
-@pytest.fixture
-def bucket(s3: S3Client) -> str:
-    name = f"batch-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def control(s3: S3Client) -> Iterator[BedrockBatchServer]:
-    with BedrockBatchServer(s3) as server:
-        server.plan = JobPlan(min_records=100)
-        yield server
-
-
-@pytest.fixture
-def bedrock(session: Session, control: BedrockBatchServer) -> BedrockClient:
-    from botocore.config import Config
-
-    return session.client(
-        "bedrock",
-        endpoint_url=control.endpoint_url,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def runtime() -> Iterator[BedrockWireServer]:
-    with BedrockWireServer() as server:
-        yield server
-
-
-class RecordingCache:
-    """A dict as a value cache, to compare what each path cached."""
-
-    def __init__(self) -> None:
-        self.data: dict[CacheKey, str] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: CacheKey) -> str | None:
-        with self._lock:
-            return self.data.get(key)
-
-    def set(self, key: CacheKey, value: str) -> None:
-        with self._lock:
-            self.data[key] = value
-
-
-def liar(request: ModelRequest) -> str:
-    """Echo, except for the values a few deterministic, per-item lie classes lie about."""
-    request = replace(request, items=tuple(extract_items(request)))
-    answers = {item.id: item.value for item in request.items}
-    for name in ("renamed_person", "digits_changed", "other_label", "city_swapped"):
-        for item in json.loads(LyingResponder(LIE_CLASS[name])(request))["items"]:
-            if item["value"] != answers[item["id"]]:
-                answers[item["id"]] = item["value"]
-    return json.dumps({"items": [{"id": i, "value": v} for i, v in answers.items()]})
-
-
-def make_normalizer(
-    session: Session,
-    runtime: BedrockWireServer,
-    cache: RecordingCache,
-    *,
-    answer_mode: str = "tool",
-    concurrency: int = 64,
-) -> Normalizer:
-    from botocore.config import Config
-
-    client = session.client(
-        "bedrock-runtime",
-        endpoint_url=runtime.endpoint_url,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-    return Normalizer(
-        BedrockBackend(HAIKU, client=client),
-        cache=cache,
-        profile=profile_for("forced"),
-        concurrency=concurrency,
-        requests_per_second=10_000,
-        answer_mode=answer_mode,
-    )
 
 
 def dispatcher_of(normalizer: Normalizer) -> ModelDispatcher:
@@ -215,19 +93,6 @@ def online(
     finally:
         model.close()
     return results
-
-
-def make_batch(
-    bucket: str, s3: S3Client, bedrock: BedrockClient, **settings: Any
-) -> BedrockBatchInference:
-    return BedrockBatchInference(
-        bucket=bucket,
-        role_arn=ROLE,
-        prefix="runs",
-        bedrock_client=bedrock,
-        s3_client=s3,
-        **settings,
-    )
 
 
 def run_batch(
