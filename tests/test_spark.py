@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 import shutil
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,25 +46,6 @@ pytestmark = [
 
 FAST: Final = 10_000.0  # requests per second: no waiting on the fake
 SUFFIXES: Final = ("_normalized", "_source", "_flags")
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
-    """One local session for the test session: started once, stopped at the end."""
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2,4]")
-        .appName("llm_normalize-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.pyspark.python", sys.executable)
-        .config("spark.pyspark.driver.python", sys.executable)
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _leads(n: int) -> pd.DataFrame:
