@@ -62,6 +62,7 @@ from llm_normalize._dynamodb import (
 from llm_normalize.config import CONFIG_ID
 from llm_normalize.exceptions import ConfigurationError, StorageError, StoreNotFoundError
 from llm_normalize.records import LEAD_ID, NORMALIZED_AT
+from llm_normalize.stores._dynamodb_jobs import load_job, record_job
 from llm_normalize.stores._dynamodb_writes import (
     batches_of,
     names_in,
@@ -72,12 +73,10 @@ from llm_normalize.stores._dynamodb_writes import (
     write_batch,
 )
 from llm_normalize.stores.base import (
-    BATCH_JOB_ID,
     LeadUpdate,
     RollbackChanges,
     SaveStatus,
     StoredLead,
-    batch_job_recorded,
     needs_normalization,
     rollback_changes,
     ttl_cutoff_ms,
@@ -621,13 +620,7 @@ class DynamoDBLeadStore:
             StorageError: When the read fails after botocore's retries.
         """
         self._check_open()
-        table = self._job_table()
-        with translate_errors("GetItem", table):
-            response = self._client.get_item(
-                TableName=table, Key={CONFIG_KEY: {"S": BATCH_JOB_ID}}, ConsistentRead=True
-            )
-        job = response.get("Item", {}).get("job", {}).get("S")
-        return job if isinstance(job, str) else None
+        return load_job(self._client, self._job_table())
 
     def record_batch_job(self, job: str | None, *, replace: bool = False) -> None:
         """Record the backfill's batch job in flight in the config table (`None` clears it).
@@ -640,31 +633,8 @@ class DynamoDBLeadStore:
             ConfigurationError: The store has no config table.
             StorageError: When the write fails after botocore's retries.
         """
-        from botocore.exceptions import ClientError
-
         self._check_open()
-        table = self._job_table()
-        key = {CONFIG_KEY: {"S": BATCH_JOB_ID}}
-        if job is None:
-            with translate_errors("DeleteItem", table):
-                self._client.delete_item(TableName=table, Key=key)
-            return
-        params: dict[str, Any] = {"TableName": table, "Item": {**key, "job": {"S": job}}}
-        if not replace:
-            params["ConditionExpression"] = "attribute_not_exists(#k) OR job = :job"
-            params["ExpressionAttributeNames"] = {"#k": CONFIG_KEY}
-            params["ExpressionAttributeValues"] = {":job": {"S": job}}
-        try:
-            with translate_errors("PutItem", table):
-                self._client.put_item(**params)
-        except StorageError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ClientError) and error_code(cause) == (
-                "ConditionalCheckFailedException"
-            ):
-                recorded = self.load_batch_job() or ""
-                raise batch_job_recorded(f"DynamoDB table {table!r}", recorded) from None
-            raise
+        record_job(self._client, self._job_table(), job, replace=replace)
 
     def _job_table(self) -> str:
         if self._config_table is None:
