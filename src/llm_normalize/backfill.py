@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 from llm_normalize.caches import cache_key, get_many, rejection_key
 from llm_normalize.config import stored_model_id
 from llm_normalize.exceptions import ConfigurationError
-from llm_normalize.job import JobResult, effective_config, run_job
+from llm_normalize.job import NO_LIMIT, JobResult, effective_config, run_job
 from llm_normalize.phases import Decisions, Pending, TwoPhase
 from llm_normalize.pricing import batch_prices
 from llm_normalize.records import FieldResult
@@ -123,29 +123,23 @@ def backfill_step(
     if normalizer.dispatcher is None:
         raise ConfigurationError("a backfill through batch inference needs a model backend")
     recorded = store.load_batch_job()
-    cap = _no_cap if limit is None else limit
+    cap = NO_LIMIT if limit is None else limit
     if recorded is not None:
         return _collect(normalizer, store, batch, recorded, force, cap, now_ms, progress)
-    config = effective_config(normalizer, store.load_config())
-    phases = TwoPhase(normalizer, config=config)
-    questions = _unanswered(phases, store, force, cap, now_ms)
-    dispatcher = _dispatcher(phases, store)
-    if not questions or not batch.enough(questions, batch_size=config.batch_size):
+    phases, dispatcher = _setup(normalizer, store)
+    questions = _not_cached(_pending(phases, store, force, cap, now_ms), dispatcher)
+    batch_size = phases.config.batch_size
+    if not questions or not batch.enough(questions, batch_size=batch_size):
         logger.info(
             "backfill: %d values for the model, too few for a batch job; asking them online",
             len(questions),
         )
         saved = run_job(normalizer, store, force=force, limit=cap, now_ms=now_ms, progress=progress)
         return BackfillStep("online", values=len(questions), saved=saved)
-    job = batch.submit(questions, dispatcher, batch_size=config.batch_size)
+    job = batch.submit(questions, dispatcher, batch_size=batch_size)
     store.record_batch_job(job.to_json())
     logger.info("backfill: %d values submitted in batch run %s", len(questions), job.name)
     return BackfillStep("submitted", values=len(questions), job=job)
-
-
-# No limit on a backfill's leads (iter_due's `limit=None`), but `run_job` reads `None` as
-# the config's max_leads_per_run: pass a number past any table instead.
-_no_cap = 2**62
 
 
 def _collect(
@@ -165,10 +159,9 @@ def _collect(
     if not status.done:
         return BackfillStep("waiting", job=job, status=status)
     assert isinstance(store, LeadStore)
-    config = effective_config(normalizer, store.load_config())
-    phases = TwoPhase(normalizer, config=config)
+    phases, dispatcher = _setup(normalizer, store)
     questions = phases.questions(batch.values(job))
-    outcome = batch.collect(job, questions, _dispatcher(phases, store))
+    outcome = batch.collect(job, questions, dispatcher)
     saved = run_job(
         normalizer,
         store,
@@ -256,28 +249,27 @@ def decide_in_batch(
     return Decisions(MappingProxyType(results), report)
 
 
-def _dispatcher(phases: TwoPhase, store: LeadStore) -> ModelDispatcher:
-    """The dispatcher the job's runs use: the stored config's `modelId`, if it names one."""
+def _setup(normalizer: Normalizer, store: LeadStore) -> tuple[TwoPhase, ModelDispatcher]:
+    """The phases of the store's config, and the dispatcher its runs use (its `modelId`)."""
     stored = store.load_config()
+    phases = TwoPhase(normalizer, config=effective_config(normalizer, stored))
     dispatcher = phases.normalizer._dispatcher_for(stored_model_id(stored) if stored else None)
     assert dispatcher is not None  # checked by backfill_step
-    return dispatcher
+    return phases, dispatcher
 
 
-def _unanswered(
+def _pending(
     phases: TwoPhase, store: LeadStore, force: bool, cap: int, now_ms: int | None
 ) -> dict[tuple[str, str], Question]:
-    """The distinct values of the due leads for the model that the value cache cannot answer."""
+    """The distinct values of the due leads the rules leave to the model."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     due = store.iter_due(
         now_ms=now, ttl_days=phases.config.normalization_ttl_days, force=force, limit=cap
     )
     rules = phases.rules
-    pending = (
+    return phases.questions(
         value for number, lead in enumerate(due) for value in rules.draft(lead.item, number).pending
     )
-    questions = phases.questions(pending)
-    return _not_cached(questions, _dispatcher(phases, store))
 
 
 def _not_cached(
@@ -288,17 +280,17 @@ def _not_cached(
     left: dict[tuple[str, str], Question] = {}
     items = list(questions.items())
     for start in range(0, len(items), 100):  # one request per 100 keys for a remote cache
-        chunk = items[start : start + 100]
-        keys = [
-            key_of(q.name, q.raw, version)
-            for _key, q in chunk
-            for key_of in (cache_key, rejection_key)
+        chunk = [
+            (
+                key,
+                question,
+                cache_key(question.name, question.raw, version),
+                rejection_key(question.name, question.raw, version),
+            )
+            for key, question in items[start : start + 100]
         ]
-        found = get_many(dispatcher.cache, keys)
-        for key, question in chunk:
-            if cache_key(question.name, question.raw, version) in found:
-                continue
-            if rejection_key(question.name, question.raw, version) in found:
-                continue
-            left[key] = question
+        found = get_many(dispatcher.cache, [k for _, _, *pair in chunk for k in pair])
+        for key, question, accepted, refused in chunk:
+            if accepted not in found and refused not in found:
+                left[key] = question
     return left

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from llm_normalize.run import NormalizationRun
 
 __all__ = [
+    "NO_LIMIT",
     "DueLeads",
     "JobResult",
     "LeadStatus",
@@ -51,6 +52,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+NO_LIMIT: Final = 2**62
+"""A `limit` past any table: every due lead (`None` means the config's `max_leads_per_run`)."""
 
 LeadStatus: TypeAlias = Literal["saved", "conflict", "missing", "deferred", "failed"]
 """What became of one lead: saved; not saved because it changed (`conflict`) or was deleted

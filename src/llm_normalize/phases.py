@@ -55,6 +55,7 @@ __all__ = ["Decisions", "Draft", "Pending", "RulesPhase", "TwoPhase", "question_
 # an executor builds one per phase, not one per task (a task unpickles its own copy).
 _BUILT: dict[str, Normalizer] = {}
 _BUILT_LOCK: Final = threading.Lock()
+_BUILT_MOST: Final = 8  # phases whose rules a long-lived worker keeps built
 
 
 def question_key(name: str, text: str) -> tuple[str, str]:
@@ -136,6 +137,7 @@ class RulesPhase:
         columns: Mapping[str, str] | None = None,
         profile: Profile | None = None,
         registry: PostProcessorRegistry | None = None,
+        normalizer: Normalizer | None = None,
     ) -> None:
         self.config = config
         self.asks_model = asks_model
@@ -144,15 +146,13 @@ class RulesPhase:
         self._profile = profile
         self._registry = registry
         self.token = uuid.uuid4().hex
-        self._normalizer: Normalizer | None = None
+        # Here, the normalizer whose rules these are; unpickled elsewhere, built there once.
+        self._normalizer: Normalizer | None = normalizer
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_normalizer"] = None  # rebuilt where it lands
         return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         return (
@@ -161,16 +161,18 @@ class RulesPhase:
 
     @property
     def normalizer(self) -> Normalizer:
-        """The rules-only normalizer of this process (built on first use)."""
+        """The normalizer whose rules run here: the one given, else a rules-only one built once."""
         built = self._normalizer
         if built is None:
             with _BUILT_LOCK:
-                built = _BUILT.get(self.token)
+                built = _BUILT.pop(self.token, None)
                 if built is None:
                     from llm_normalize.pipeline import Normalizer
 
                     built = Normalizer(None, self.config, self._registry, profile=self._profile)
-                    _BUILT[self.token] = built
+                _BUILT[self.token] = built  # the most recently used last
+                while len(_BUILT) > _BUILT_MOST:
+                    del _BUILT[next(iter(_BUILT))]
             self._normalizer = built
         return built
 
@@ -257,6 +259,7 @@ class TwoPhase:
             columns=normalizer._read_from(columns),
             profile=normalizer.profile if own else None,
             registry=normalizer.registry if own else None,
+            normalizer=normalizer,
         )
 
     def __repr__(self) -> str:

@@ -127,14 +127,8 @@ class NormalizationRun:
                 exc.report = self.finish()
             raise
 
-    def finish(
-        self, *, enabled: bool = True, prices: Mapping[str, tuple[float, float]] | None = None
-    ) -> RunReport:
-        """The run's report; it also becomes the normalizer's `last_report`.
-
-        `prices` prices it instead of the normalizer's table (a batch job's tokens, at the
-        batch rate).
-        """
+    def finish(self, *, enabled: bool = True) -> RunReport:
+        """The run's report; it also becomes the normalizer's `last_report`."""
         self.counts = self.counts + self._tally.take()
         if self.model is not None:
             self.counts = self.counts + self.model.drain()
@@ -143,7 +137,7 @@ class NormalizationRun:
             prompt_version=self.run_version,
             started_at=self.started_at,
             duration_s=time.monotonic() - self._started,
-            prices=self.normalizer.prices if prices is None else prices,
+            prices=self.normalizer.prices,
             enabled=enabled,
         )
         self.normalizer._publish(report)

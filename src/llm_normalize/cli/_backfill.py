@@ -24,7 +24,7 @@ from llm_normalize.cli._common import (
     resolve_config,
     store_label,
 )
-from llm_normalize.job import due_leads
+from llm_normalize.job import NO_LIMIT, due_leads
 from llm_normalize.stores import open_store
 
 if TYPE_CHECKING:
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
     from llm_normalize.batch_inference import BedrockBatchInference
     from llm_normalize.pipeline import Normalizer
     from llm_normalize.stores.base import LeadStore
-
-# No per-run cap: a backfill takes every due lead (`run_job` reads `None` as the config's).
-_ALL = 2**62
 
 
 def backfill(args: argparse.Namespace, err: TextIO) -> int:
@@ -104,7 +101,7 @@ def _step(
 
 
 def _online(args: argparse.Namespace, err: TextIO, normalizer: Normalizer, store: LeadStore) -> int:
-    limit = _ALL if args.limit is None else args.limit
+    limit = NO_LIMIT if args.limit is None else args.limit
     due = due_leads(normalizer, store, force=args.force_all, limit=limit)
     with progress_bar(
         err, total=due.this_run, unit="lead", off=args.quiet or args.no_progress
